@@ -1,0 +1,135 @@
+"""How a ``bailian`` Airflow connection becomes settings.
+
+The sync hook and the async trigger client both read connections through this
+module, so an extra means the same thing on a worker and on a triggerer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_bailian import __version__
+from airflow_provider_bailian.exceptions import BailianError
+from airflow_provider_bailian.protocol import (
+    ApiStyle,
+    BailianProtocol,
+    parse_style,
+    resolve_base_url,
+)
+
+CONN_TYPE = "bailian"
+DEFAULT_CONN_ID = "bailian_default"
+
+#: Extras a connection may carry, with their defaults (documented in the README).
+DEFAULTS: dict[str, Any] = {
+    "api_style": None,  # gateway | dashscope; inferred from the host when unset
+    "region": None,  # DashScope region when host is empty
+    "workspace": None,  # X-DashScope-WorkSpace
+    "timeout": 60.0,  # read timeout, seconds
+    "connect_timeout": 10.0,
+    "max_retries": 5,  # retries of a query (never of an ambiguous submission)
+    "retry_min_wait": 1.0,  # first backoff step, seconds
+    "retry_max_wait": 30.0,  # cap of one backoff step, seconds
+    "throttle_max_wait": 120.0,  # how long a throttled (429) submission keeps retrying
+    "query_rate_limit": 10.0,  # queries per second shared by every wait on this key
+}
+
+
+def user_agent() -> str:
+    try:
+        from airflow import __version__ as airflow_version
+    except ImportError:  # pragma: no cover
+        airflow_version = "unknown"
+    return f"airflow-provider-bailian/{__version__} apache-airflow/{airflow_version}"
+
+
+@dataclass(frozen=True)
+class BailianSettings:
+    """Everything needed to talk to Bailian, read once from a connection."""
+
+    conn_id: str
+    style: ApiStyle
+    base_url: str
+    api_key: str = field(repr=False)
+    workspace: str | None = None
+    timeout: float = DEFAULTS["timeout"]
+    connect_timeout: float = DEFAULTS["connect_timeout"]
+    max_retries: int = DEFAULTS["max_retries"]
+    retry_min_wait: float = DEFAULTS["retry_min_wait"]
+    retry_max_wait: float = DEFAULTS["retry_max_wait"]
+    throttle_max_wait: float = DEFAULTS["throttle_max_wait"]
+    query_rate_limit: float = DEFAULTS["query_rate_limit"]
+    extras: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> BailianSettings:
+        """Read an Airflow ``Connection`` (either Airflow version)."""
+        extras = _extras(conn)
+
+        def get(name: str) -> Any:
+            # The UI may store form fields with the legacy prefix.
+            value = extras.get(name, extras.get(f"extra__{CONN_TYPE}__{name}"))
+            return DEFAULTS.get(name) if value in (None, "") else value
+
+        api_key = conn.password or ""
+        if not api_key:
+            raise BailianError(
+                f"Connection {conn.conn_id!r} has no API key: put the Bailian/DashScope key "
+                "in the connection's password field"
+            )
+        host = conn.host or ""
+        if host and conn.schema and "://" not in host:
+            host = f"{conn.schema}://{host}"
+        if host and conn.port and "://" in host and host.count(":") == 1:
+            host = f"{host}:{conn.port}"
+        style = parse_style(get("api_style"), host)
+        return cls(
+            conn_id=conn.conn_id,
+            style=style,
+            base_url=resolve_base_url(host, style, get("region")),
+            api_key=api_key,
+            workspace=get("workspace"),
+            timeout=_number(get, "timeout", float),
+            connect_timeout=_number(get, "connect_timeout", float),
+            max_retries=_number(get, "max_retries", int),
+            retry_min_wait=_number(get, "retry_min_wait", float),
+            retry_max_wait=_number(get, "retry_max_wait", float),
+            throttle_max_wait=_number(get, "throttle_max_wait", float),
+            query_rate_limit=_number(get, "query_rate_limit", float),
+            extras=extras,
+        )
+
+    def protocol(self) -> BailianProtocol:
+        return BailianProtocol(
+            style=self.style,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            workspace=self.workspace,
+            user_agent=user_agent(),
+        )
+
+
+def _extras(conn: Any) -> dict[str, Any]:
+    extra = getattr(conn, "extra_dejson", None)
+    if isinstance(extra, dict):
+        return extra
+    raw = getattr(conn, "extra", None)
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        raise BailianError(f"Connection {conn.conn_id!r} has extras that are not JSON") from None
+
+
+def _number(get: Any, name: str, kind: type) -> Any:
+    value = get(name)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise BailianError(
+            f"Connection extra {name}={value!r} is not a number (default {DEFAULTS[name]})"
+        ) from None
+    if number < 0:
+        raise BailianError(f"Connection extra {name}={value!r} must not be negative")
+    return number

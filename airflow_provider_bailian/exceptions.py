@@ -1,0 +1,105 @@
+"""One exception family for everything Bailian can refuse or break.
+
+Each error carries what an operator on call needs to act: the HTTP status, the
+API's ``code`` and ``message``, the ``request_id`` to quote to Alibaba support and,
+where known, the Bailian ``task_id``. Messages never contain the API token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_bailian._compat import AirflowException, AirflowFailException
+
+
+class BailianError(AirflowException):
+    """Base of every error this provider raises."""
+
+    #: Seconds the server asked us to wait (``Retry-After``), when it said so.
+    retry_after: float | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.task_id = task_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        details = []
+        if self.status is not None:
+            details.append(f"HTTP {self.status}")
+        if self.code:
+            details.append(f"code={self.code}")
+        if self.task_id:
+            details.append(f"task_id={self.task_id}")
+        if self.request_id:
+            details.append(f"request_id={self.request_id}")
+        return f"{self.message} ({', '.join(details)})" if details else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the structured fields when the error crosses a process boundary.
+        kwargs = {
+            "status": self.status,
+            "code": self.code,
+            "request_id": self.request_id,
+            "task_id": self.task_id,
+        }
+        return (_rebuild, (type(self), self.message, kwargs))
+
+
+def _rebuild(cls: type[BailianError], message: str, kwargs: dict[str, Any]) -> BailianError:
+    err = cls.__new__(cls)
+    BailianError.__init__(err, message, **kwargs)
+    return err
+
+
+class BailianValidationError(BailianError, AirflowFailException, ValueError):
+    """A request field is invalid; raised before anything is sent (a retry cannot fix it)."""
+
+    def __init__(self, problems: list[tuple[str, Any, str]]) -> None:
+        self.problems = problems
+        self.field, self.value, self.allowed = problems[0]
+        lines = [
+            f"{field}={value!r} is not allowed: {allowed}" for field, value, allowed in problems
+        ]
+        super().__init__("Invalid Bailian request: " + "; ".join(lines))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,))
+
+
+class BailianAPIError(BailianError):
+    """The API answered with an error (non-2xx status, or an unreadable body)."""
+
+
+class BailianTransportError(BailianError):
+    """The request did not get an answer: connection refused, timeout, dropped connection."""
+
+    #: False only when the server certainly saw nothing (DNS failure, connection refused).
+    request_sent: bool = True
+
+
+class BailianAmbiguousSubmissionError(BailianAPIError):
+    """A submission failed in a way that may have created a (billed) task.
+
+    It is never resent automatically: a duplicate would cost money. Check the
+    Bailian console (or ``BailianHook.list_tasks``) before submitting again.
+    """
+
+
+class BailianTaskFailedError(BailianError):
+    """The Bailian task ended FAILED, CANCELED or UNKNOWN (expired or not found)."""
+
+
+class BailianWaitTimeoutError(BailianError):
+    """Waiting for a task took longer than allowed; the Bailian task itself goes on."""

@@ -1,0 +1,112 @@
+"""What Airflow reads about this provider (entry point ``apache_airflow_provider``).
+
+Kept free of imports beyond the package version so ``airflow providers list`` and the
+Airflow 3 connection form never import the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_bailian import __version__
+
+_CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "api_style": {
+        "label": "API style",
+        "description": "gateway (POST /task/bailian/text2video) or dashscope (Alibaba's /api/v1 "
+        "endpoints). Empty: inferred from the host.",
+        "schema": {"type": ["string", "null"], "enum": ["gateway", "dashscope", None]},
+    },
+    "region": {
+        "label": "DashScope region",
+        "description": "cn-beijing, ap-southeast-1 (Singapore) or us-east-1 (Virginia); used when "
+        "Base URL is empty.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "workspace": {
+        "label": "Workspace ID",
+        "description": "Optional Model Studio workspace (X-DashScope-WorkSpace header).",
+        "schema": {"type": ["string", "null"]},
+    },
+    "timeout": {
+        "label": "Read timeout (s)",
+        "description": "Seconds to wait for an answer.",
+        "schema": {"type": ["number", "null"], "default": 60},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Retries of a status query on timeouts, 429 and 5xx. An ambiguous "
+        "submission is never resent.",
+        "schema": {"type": ["integer", "null"], "default": 5},
+    },
+    "query_rate_limit": {
+        "label": "Query rate limit (per second)",
+        "description": "Status queries per second shared by every wait on this API key "
+        "(DashScope allows 20 per account).",
+        "schema": {"type": ["number", "null"], "default": 10},
+    },
+}
+
+_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "login"],
+    "relabeling": {"host": "Base URL", "password": "API key"},
+    "placeholders": {
+        "host": "https://dashscope-intl.aliyuncs.com or https://api.gpt.ge (empty: by API style)",
+        "password": "sk-...",
+        "api_style": "gateway | dashscope",
+        "region": "cn-beijing",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-bailian",
+        "name": "Alibaba Cloud Bailian",
+        "description": "Alibaba Cloud Bailian (Model Studio / DashScope) Wan text-to-video.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Alibaba Cloud Bailian",
+                "external-doc-url": "https://www.alibabacloud.com/help/en/model-studio/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Alibaba Cloud Bailian",
+                "python-modules": ["airflow_provider_bailian.hooks.bailian"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Alibaba Cloud Bailian",
+                "python-modules": [
+                    "airflow_provider_bailian.operators.text2video",
+                    "airflow_provider_bailian.operators.download",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Alibaba Cloud Bailian",
+                "python-modules": ["airflow_provider_bailian.sensors.task"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Alibaba Cloud Bailian",
+                "python-modules": ["airflow_provider_bailian.triggers.task"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "bailian",
+                "hook-class-name": "airflow_provider_bailian.hooks.bailian.BailianHook",
+                "hook-name": "Alibaba Cloud Bailian",
+                "conn-fields": _CONN_FIELDS,
+                "ui-field-behaviour": _UI_FIELD_BEHAVIOUR,
+            }
+        ],
+        "extra-links": ["airflow_provider_bailian.links.video.BailianVideoLink"],
+    }

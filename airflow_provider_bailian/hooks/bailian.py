@@ -1,0 +1,389 @@
+"""BailianHook: the connection, the token, one HTTP session and the retry rules.
+
+Operators and sensors stay thin over this hook. The HTTP details of the two API
+styles live in ``protocol.py``; this module only sends what it builds, with
+timeouts, retries that never pay twice, and the token kept out of every message.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_bailian._compat import BaseHook, mask_secret
+from airflow_provider_bailian.connection import CONN_TYPE, DEFAULT_CONN_ID, BailianSettings
+from airflow_provider_bailian.exceptions import (
+    BailianAmbiguousSubmissionError,
+    BailianAPIError,
+    BailianError,
+    BailianTaskFailedError,
+    BailianTransportError,
+    BailianWaitTimeoutError,
+)
+from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
+from airflow_provider_bailian.models import Submission, TaskResult, TaskStatus, Text2VideoRequest
+from airflow_provider_bailian.protocol import HttpAnswer, HttpRequest, is_throttled, is_transient
+
+if TYPE_CHECKING:
+    import requests
+    from tenacity import RetryCallState
+
+    from airflow_provider_bailian.polling import PollPolicy
+    from airflow_provider_bailian.protocol import BailianProtocol
+
+log = logging.getLogger(__name__)
+
+
+class BailianHook(BaseHook):
+    """Talks to Bailian text-to-video through a ``bailian`` connection.
+
+    :param bailian_conn_id: the connection; password = API key, host = base URL, extras
+        ``api_style``, ``region``, ``workspace``, ``timeout``, ``connect_timeout``,
+        ``max_retries``, ``retry_max_wait``, ``throttle_max_wait``, ``query_rate_limit``.
+    """
+
+    conn_name_attr = "bailian_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Alibaba Cloud Bailian"
+
+    def __init__(self, bailian_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bailian_conn_id = bailian_conn_id
+
+    # ---- connection ---------------------------------------------------------------------
+    @cached_property
+    def settings(self) -> BailianSettings:
+        """The connection, read once; the token is masked as soon as it is read."""
+        conn = self.get_connection(self.bailian_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return BailianSettings.from_connection(conn)
+
+    @cached_property
+    def protocol(self) -> BailianProtocol:
+        return self.settings.protocol()
+
+    def get_conn(self) -> requests.Session:
+        """The hook's one ``requests.Session`` (connection pooling across calls)."""
+        return self._session
+
+    @cached_property
+    def _session(self) -> requests.Session:
+        import requests
+
+        return requests.Session()
+
+    def close(self) -> None:
+        if "_session" in self.__dict__:
+            self._session.close()
+            del self.__dict__["_session"]
+
+    # ---- transport ----------------------------------------------------------------------
+    def _send(self, request: HttpRequest, *, stream: bool = False) -> HttpAnswer:
+        """Send one request; transport failures become ``BailianTransportError``."""
+        import requests
+
+        s = self.settings
+        try:
+            resp = self._session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                json=request.json,
+                params=request.params,
+                timeout=(s.connect_timeout, s.timeout),
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise _transport_error(exc, request, self.protocol) from None
+        return HttpAnswer(
+            status=resp.status_code,
+            body=resp.content,
+            headers=dict(resp.headers),
+            content_type=resp.headers.get("Content-Type", ""),
+        )
+
+    def _retrying(self, *, what: str, submission: bool) -> Any:
+        """tenacity policy: exponential backoff with jitter that honours ``Retry-After``.
+
+        A query retries any transient failure up to ``max_retries`` times. A submission
+        retries only what certainly created nothing: a connection that was never made,
+        and 429 throttling (for up to ``throttle_max_wait`` seconds).
+        """
+        from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
+
+        s = self.settings
+        backoff = wait_exponential_jitter(
+            initial=s.retry_min_wait, max=s.retry_max_wait, jitter=min(1.0, s.retry_min_wait)
+        )
+        started = time.monotonic()
+
+        def should_retry(exc: BaseException) -> bool:
+            if submission:
+                not_sent = isinstance(exc, BailianTransportError) and not exc.request_sent
+                return not_sent or is_throttled(exc)
+            return is_transient(exc)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = backoff(state)
+            if exc is not None and (exc.retry_after or 0) > delay:
+                delay = min(float(exc.retry_after), max(s.throttle_max_wait, s.retry_max_wait))
+            return delay
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if is_throttled(exc) and submission:
+                return time.monotonic() - started >= s.throttle_max_wait
+            return state.attempt_number > s.max_retries
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait_s = state.next_action.sleep if state.next_action else 0
+            self.log.warning(
+                "Bailian %s failed (%s); attempt %d, retrying in %.1f s",
+                what,
+                exc,
+                state.attempt_number,
+                wait_s,
+            )
+
+        return Retrying(
+            retry=retry_if_exception(should_retry),
+            wait=wait,
+            stop=stop,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    # ---- API ----------------------------------------------------------------------------
+    def submit_text2video(
+        self, request: Text2VideoRequest | None = None, **fields: Any
+    ) -> Submission:
+        """Validate and submit one text-to-video task; never sent twice.
+
+        Pass a ``Text2VideoRequest`` or its fields (``model``, ``prompt``, ``size``, ...).
+        Raises ``BailianValidationError`` before sending anything when a field is bad,
+        ``BailianAmbiguousSubmissionError`` when the outcome is unknown (not resent).
+        """
+        if request is None:
+            request = Text2VideoRequest(**fields)
+        elif fields:
+            raise TypeError("pass either a Text2VideoRequest or its fields, not both")
+        request, warnings = request.validated()
+        for warning in warnings:
+            self.log.warning(warning)
+        http = self.protocol.submit(request)
+        started = time.monotonic()
+        try:
+            for attempt in self._retrying(what="submission", submission=True):
+                with attempt:
+                    submission = self.protocol.parse_submission(self._send(http))
+        except BailianTransportError as exc:
+            if exc.request_sent:
+                raise BailianAmbiguousSubmissionError(
+                    f"{exc.message}. The submission may have reached Bailian and was NOT resent "
+                    "(a duplicate would be billed); check the Bailian console before retrying",
+                ) from None
+            raise
+        except BailianAPIError as exc:
+            if is_throttled(exc):
+                waited = time.monotonic() - started
+                raise BailianAPIError(
+                    f"Bailian kept throttling the submission for {waited:.0f} s "
+                    f"(throttle_max_wait={self.settings.throttle_max_wait:g}); nothing was created. "
+                    f"Last answer: {exc.message}. Lower the concurrency (an Airflow pool) or retry later",
+                    status=exc.status,
+                    code=exc.code,
+                    request_id=exc.request_id,
+                ) from None
+            raise
+        self.log.info(
+            "Submitted Bailian task %s (model %s, request_id %s)",
+            submission.task_id,
+            request.model,
+            submission.request_id,
+        )
+        return submission
+
+    def get_task(self, task_id: str) -> TaskResult:
+        """The task's status and result, retried on transient failures (reads are safe)."""
+        http = self.protocol.query(task_id)
+        for attempt in self._retrying(what=f"query of task {task_id}", submission=False):
+            with attempt:
+                return self.protocol.parse_task(task_id, self._send(http))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def cancel_task(self, task_id: str) -> None:
+        """Cancel a PENDING task (DashScope only; a RUNNING task cannot be cancelled)."""
+        http = self.protocol.cancel(task_id)
+        for attempt in self._retrying(what=f"cancel of task {task_id}", submission=False):
+            with attempt:
+                self.protocol.parse_ok(self._send(http), operation="cancel", task_id=task_id)
+        self.log.info("Cancelled Bailian task %s", task_id)
+
+    def list_tasks(self, **filters: Any) -> dict[str, Any]:
+        """DashScope's task list (``status``, ``model_name``, ``start_time``, ``page_size``...)."""
+        http = self.protocol.list_tasks(**filters)
+        for attempt in self._retrying(what="task list", submission=False):
+            with attempt:
+                return self.protocol.parse_ok(self._send(http), operation="list")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def cancel_if_pending(self, task_id: str) -> bool:
+        """Cancel the task when cancelling is free (PENDING); leave a running one alone.
+
+        Used when a user stops an Airflow task. Returns whether it cancelled; every
+        outcome is logged, and nothing here raises (it runs on the way out).
+        """
+        try:
+            result = self.get_task(task_id)
+            if result.status is not TaskStatus.PENDING:
+                self.log.info(
+                    "Bailian task %s is %s: not cancelled (only a PENDING task can be); "
+                    "it goes on and is billed if it succeeds",
+                    task_id,
+                    result.status.value,
+                )
+                return False
+            if not self.protocol.can_cancel:
+                self.log.warning(
+                    "Bailian task %s is PENDING but the %s API style cannot cancel it",
+                    task_id,
+                    self.settings.style.value,
+                )
+                return False
+            self.cancel_task(task_id)
+            self.log.info("Bailian task %s was PENDING and has been cancelled (no charge)", task_id)
+            return True
+        except BailianError as exc:
+            self.log.warning("Could not cancel Bailian task %s: %s", task_id, exc)
+            return False
+
+    def wait_for_task(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        policy: PollPolicy | None = None,
+    ) -> TaskResult:
+        """Block until the task is terminal (non-deferrable waits); raise unless SUCCEEDED.
+
+        A timeout leaves the Bailian task running: it is not cancelled.
+        """
+        from airflow_provider_bailian.polling import PollPolicy
+
+        policy = policy or PollPolicy.create(poll_interval=poll_interval)
+        started = time.monotonic()
+        while True:
+            result = self.get_task(task_id)
+            if result.status is TaskStatus.SUCCEEDED:
+                return result
+            if result.status.is_terminal:
+                raise BailianTaskFailedError(
+                    result.describe_failure(),
+                    code=result.code,
+                    request_id=result.request_id,
+                    task_id=task_id,
+                )
+            delay = policy.next_delay(result)
+            if timeout is not None:
+                remaining = timeout - (time.monotonic() - started)
+                if remaining <= 0:
+                    raise BailianWaitTimeoutError(
+                        f"Waited {time.monotonic() - started:.0f} s (timeout {timeout:g} s) for "
+                        f"Bailian task {task_id}; it is still {result.status.value} and was not "
+                        "cancelled",
+                        task_id=task_id,
+                    )
+                delay = min(delay, remaining)
+            self.log.info(
+                "Bailian task %s is %s; next check in %.1f s", task_id, result.status, delay
+            )
+            time.sleep(delay)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """For the UI's Test button: proves the key without creating a (paid) task."""
+        try:
+            answer = self._send(self.protocol.probe())
+        except BailianError as exc:
+            return False, str(exc)
+        if answer.status in (401, 403):
+            err = self.protocol.error_from(answer, operation="connection test")
+            return False, f"The API key was refused: {err}"
+        if answer.status >= 400 and answer.status != 404:
+            return False, str(self.protocol.error_from(answer, operation="connection test"))
+        s = self.settings
+        return True, f"Bailian ({s.style.value} API at {s.base_url}) accepted the API key"
+
+    # ---- connection form (Airflow 2.11 reads these; Airflow 3 reads the provider info) ----
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import StringField
+
+        return {
+            name: StringField(
+                lazy_gettext(spec["label"]),
+                widget=BS3TextFieldWidget(),
+                description=spec["description"],
+            )
+            for name, spec in _CONN_FIELDS.items()
+        }
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        behaviour = dict(_UI_FIELD_BEHAVIOUR)
+        behaviour["hidden_fields"] = behaviour.pop("hidden-fields")
+        return behaviour
+
+
+def _transport_error(
+    exc: Exception, request: HttpRequest, protocol: BailianProtocol
+) -> BailianTransportError:
+    """Say whether the request may have reached the server: that decides a resubmission."""
+    import requests
+
+    sent = True
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        sent = False
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        sent = not _never_connected(exc)
+    kind = type(exc).__name__
+    where = request.url.split("?")[0]
+    err = BailianTransportError(
+        protocol.scrub(f"{request.operation} request to {where} failed: {kind}: {_short(exc)}")
+    )
+    err.request_sent = sent
+    return err
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True for DNS failures and refused connections: the server saw nothing."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        cur = stack.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(
+            cur, (NewConnectionError, NameResolutionError, ConnectionRefusedError, socket.gaierror)
+        ):
+            return True
+        stack.extend([getattr(cur, "reason", None), cur.__cause__, cur.__context__])
+        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
+    return False
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "..."

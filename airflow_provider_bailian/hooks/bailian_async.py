@@ -1,0 +1,134 @@
+"""The async Bailian client that triggers use: httpx, pooled, rate limited, never blocking.
+
+One ``httpx.AsyncClient`` per event loop and base URL is shared by every trigger
+of the process (a trigger never opens its own pool), and one rate limiter per API
+key spaces all status queries of that key evenly, because Bailian's query limit
+(20 QPS for DashScope) is per account, not per task. The HTTP rules come from
+``protocol.py``, exactly as for the sync hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_bailian._compat import aget_connection, mask_secret
+from airflow_provider_bailian.connection import BailianSettings
+from airflow_provider_bailian.exceptions import BailianTransportError
+from airflow_provider_bailian.protocol import HttpAnswer, HttpRequest
+
+if TYPE_CHECKING:
+    import httpx
+
+    from airflow_provider_bailian.models import TaskResult
+    from airflow_provider_bailian.protocol import BailianProtocol
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+_limiters: dict[str, QueryRateLimiter] = {}
+
+
+class QueryRateLimiter:
+    """Spaces calls evenly at ``rate`` per second, across every coroutine that shares it.
+
+    The reservation happens without an ``await`` in between, so it needs no lock and
+    works across event loops.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._next_slot = 0.0
+
+    async def acquire(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1.0 / self.rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+def rate_limiter_for(settings: BailianSettings) -> QueryRateLimiter:
+    """The process-wide limiter of one API key (the most conservative rate asked wins)."""
+    key = hashlib.sha256(f"{settings.base_url}|{settings.api_key}".encode()).hexdigest()
+    limiter = _limiters.get(key)
+    if limiter is None:
+        limiter = _limiters[key] = QueryRateLimiter(settings.query_rate_limit)
+    elif 0 < settings.query_rate_limit < limiter.rate or limiter.rate <= 0:
+        limiter.rate = settings.query_rate_limit
+    return limiter
+
+
+def shared_http_client(settings: BailianSettings) -> httpx.AsyncClient:
+    """The pooled client of the running event loop for this base URL."""
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    per_loop = _clients.setdefault(loop, {})
+    client = per_loop.get(settings.base_url)
+    if client is None or client.is_closed:
+        client = per_loop[settings.base_url] = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            follow_redirects=False,
+        )
+    return client
+
+
+class BailianAsyncClient:
+    """Async twin of the hook's read operations, for triggers."""
+
+    def __init__(self, settings: BailianSettings) -> None:
+        self.settings = settings
+        self.protocol: BailianProtocol = settings.protocol()
+        self.limiter = rate_limiter_for(settings)
+
+    @classmethod
+    async def from_conn_id(cls, conn_id: str) -> BailianAsyncClient:
+        """Read the connection with Airflow's async API (never blocking the loop)."""
+        conn = await aget_connection(conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return cls(BailianSettings.from_connection(conn))
+
+    async def _send(self, request: HttpRequest) -> HttpAnswer:
+        import httpx
+
+        await self.limiter.acquire()
+        client = shared_http_client(self.settings)
+        try:
+            resp = await client.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                json=request.json,
+                params=request.params,
+            )
+        except httpx.HTTPError as exc:
+            err = BailianTransportError(
+                self.protocol.scrub(
+                    f"{request.operation} request to {request.url.split('?')[0]} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+            )
+            err.request_sent = not isinstance(exc, httpx.ConnectError)
+            raise err from None
+        return HttpAnswer(
+            status=resp.status_code,
+            body=resp.content,
+            headers=dict(resp.headers),
+            content_type=resp.headers.get("content-type", ""),
+        )
+
+    async def get_task(self, task_id: str) -> TaskResult:
+        """One status query (no retries here: the trigger's loop owns the backoff)."""
+        return self.protocol.parse_task(task_id, await self._send(self.protocol.query(task_id)))
+
+    async def cancel_task(self, task_id: str) -> Any:
+        http = self.protocol.cancel(task_id)
+        return self.protocol.parse_ok(await self._send(http), operation="cancel", task_id=task_id)

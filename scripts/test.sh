@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run the test-suite and the linters (sets up the virtualenv first when needed).
+# Usage: bash scripts/test.sh [pytest args]   (AIRFLOW_VERSION=2.11.2 for Airflow 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export VENV="${VENV:-.venv}"
+bash scripts/setup.sh
+"$VENV/bin/python" -m ruff check .
+"$VENV/bin/python" -m ruff format --check .
+exec "$VENV/bin/python" -m pytest "$@"

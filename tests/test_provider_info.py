@@ -1,0 +1,91 @@
+"""The installed provider as Airflow's own CLI sees it, and the cheap-import promise."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from airflow_provider_bailian.get_provider_info import get_provider_info
+
+
+def _airflow_json(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "airflow", *args, "--output", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+
+
+def test_airflow_cli_lists_provider_hook_trigger_and_link() -> None:
+    procs = {
+        name: _airflow_json("providers", name) for name in ("list", "hooks", "triggers", "links")
+    }
+    out = {}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 0, stderr[-2000:]
+        out[name] = json.loads(stdout[stdout.index("[") :])
+    assert any(row.get("package_name") == "airflow-provider-bailian" for row in out["list"])
+    hooks = {row.get("connection_type"): row for row in out["hooks"]}
+    assert hooks["bailian"]["class"] == "airflow_provider_bailian.hooks.bailian.BailianHook"
+    assert any(
+        row.get("package_name") == "airflow-provider-bailian"
+        and row.get("class") == "airflow_provider_bailian.triggers.task"
+        for row in out["triggers"]
+    )
+    assert any("BailianVideoLink" in str(row) for row in out["links"])
+
+
+def test_connection_form_metadata() -> None:
+    (conn,) = get_provider_info()["connection-types"]
+    assert conn["connection-type"] == "bailian"
+    fields = conn["conn-fields"]
+    assert {"api_style", "region", "workspace", "timeout"} <= set(fields)
+    assert fields["api_style"]["schema"]["enum"][:2] == ["gateway", "dashscope"]
+    assert conn["ui-field-behaviour"]["relabeling"]["password"] == "API key"
+
+
+def test_ui_metadata_matches_the_classic_hook_methods() -> None:
+    from airflow_provider_bailian.hooks.bailian import BailianHook
+
+    behaviour = BailianHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == ["schema", "port", "login"]
+    assert behaviour["relabeling"]["host"] == "Base URL"
+
+
+_PROBE = (
+    "import sys\n"
+    "{imports}\n"
+    "print('LOADED=' + ','.join(m for m in ('requests', 'httpx', 'tenacity') if m in sys.modules))\n"
+)
+
+
+def _loaded_after(imports: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(imports=imports)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED="))
+    return set(filter(None, line[len("LOADED=") :].split(",")))
+
+
+def test_modules_import_without_http_clients() -> None:
+    """DAG files import operators every few seconds: no HTTP client or retry library at import."""
+    airflow_alone = _loaded_after(
+        "from airflow_provider_bailian._compat import BaseOperator, BaseSensorOperator\n"
+        "from airflow.triggers.base import BaseTrigger"
+    )
+    ours = _loaded_after(
+        "import airflow_provider_bailian.operators.text2video\n"
+        "import airflow_provider_bailian.sensors.task\n"
+        "import airflow_provider_bailian.triggers.task\n"
+        "import airflow_provider_bailian.hooks.bailian"
+    )
+    assert ours <= airflow_alone, ours - airflow_alone
