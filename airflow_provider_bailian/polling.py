@@ -6,12 +6,12 @@ against the account's shared 20 QPS. This policy polls by what the task can be
 doing:
 
 * PENDING (queued behind the account's concurrency limit): every ``max_interval / 2``.
-* RUNNING, before ~70 % of the expected generation time: sparse, sleeping up to
-  ``max_interval`` at a time towards that point (nothing can be ready yet).
-* RUNNING, from 70 % to 130 % of the expected time: dense, every ``min_interval``, so a
+* RUNNING, before the expected generation time: sparse, sleeping 15 % of the
+  remaining expected time (at most ``max_interval``), so checks close in on it.
+* RUNNING, up to 60 % past the expected time: dense, every ``min_interval`` (2 s), so a
   finished video is seen within a few seconds.
-* RUNNING, later than expected: the interval grows back from ``min_interval`` to
-  ``max_interval`` (the task is slow; polling hard does not make it faster).
+* RUNNING, later still: the interval grows slowly back to ``max_interval / 2`` (the
+  task is slow; polling hard does not make it faster).
 
 The expected time comes from the model and the duration. The start of generation
 comes from the task's own ``scheduled_time`` (mapped to the local clock through its
@@ -20,8 +20,9 @@ RUNNING. Every delay carries +/-10 % jitter so many waits do not poll in step, a
 ``poll_interval`` (the user's bound) caps every delay. Errors back off exponentially
 with jitter, capped at ``max_error_interval``.
 
-For a 5-second wan2.6 video that finishes on time this makes about 15 queries and
-sees the result within ~3 s (see ``benchmarks/RESULTS.md``).
+For 5-second wan2.6 videos finishing anywhere from 0.5x to 2x the expected time,
+this averages about 20 % fewer queries than the SDK and sees the video sooner; for
+one that finishes on time, about a third of the SDK's queries (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ from airflow_provider_bailian.models import TaskStatus, get_model_spec
 if TYPE_CHECKING:
     from airflow_provider_bailian.models import TaskResult, Text2VideoRequest
 
-DEFAULT_MIN_INTERVAL = 3.0
+DEFAULT_MIN_INTERVAL = 2.0
 DEFAULT_MAX_INTERVAL = 30.0
+#: Tuned with ``benchmarks/polling.py`` (see ``benchmarks/RESULTS.md``).
+SPARSE_SHARE = 0.15
+DENSE_UNTIL = 1.6
+LATE_GROWTH = 0.03
 DEFAULT_MAX_ERROR_INTERVAL = 60.0
 #: A run of consecutive polling errors longer than this fails the wait.
 DEFAULT_MAX_ERROR_SECONDS = 600.0
@@ -149,12 +154,14 @@ class PollPolicy:
             return self._clamp(self.max_interval / 2)
         running_for = now - self._generation_start(result, now)
         expected = self.expected_seconds
-        if running_for < 0.7 * expected:
-            return self._clamp(0.7 * expected - running_for)
-        if running_for < 1.3 * expected:
+        if running_for < expected:
+            # Not ready yet: sleep a share of the remaining expected time.
+            return self._clamp(self.min_interval + SPARSE_SHARE * (expected - running_for))
+        if running_for < DENSE_UNTIL * expected:
             return self._clamp(self.min_interval)
-        overdue = running_for - 1.3 * expected
-        return self._clamp(self.min_interval + overdue / 4)
+        # Much later than expected: back off slowly, to at most half of max_interval.
+        overdue = running_for - DENSE_UNTIL * expected
+        return self._clamp(min(self.min_interval + LATE_GROWTH * overdue, self.max_interval / 2))
 
     def error_delay(self, consecutive_errors: int, retry_after: float | None = None) -> float:
         """Backoff after ``consecutive_errors`` failed polls in a row (1 = first failure)."""

@@ -23,9 +23,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-fake-test-4f1c2b9e7d"  # obviously fake; tests grep for it in logs
 
-_HOME = Path(tempfile.mkdtemp(prefix="bailian-airflow-home-"))
+# Test modules import helpers from here as ``tests.conftest``: a second import of this
+# module must reuse the same Airflow home, not make another one.
+_HOME = Path(
+    os.environ.setdefault(
+        "BAILIAN_TEST_AIRFLOW_HOME", tempfile.mkdtemp(prefix="bailian-airflow-home-")
+    )
+)
 DAGS_FOLDER = _HOME / "dags"
-DAGS_FOLDER.mkdir()
+DAGS_FOLDER.mkdir(exist_ok=True)
 for folder in (ROOT / "example_dags", ROOT / "tests" / "dags"):
     for item in folder.iterdir():
         if item.suffix in (".py", ".txt"):

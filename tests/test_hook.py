@@ -285,7 +285,7 @@ def test_validation_errors_from_the_service_are_not_retried(
 
 # ---- the token -----------------------------------------------------------------------------
 def test_token_never_in_logs_or_errors(
-    emulator: Any, make_conn: Any, caplog: pytest.LogCaptureFixture, capsys: Any
+    emulator: Any, make_conn: Any, caplog: pytest.LogCaptureFixture, capfd: Any
 ) -> None:
     caplog.set_level(logging.DEBUG)
     make_conn("tok", emulator.base_url, max_retries=1)
@@ -309,7 +309,7 @@ def test_token_never_in_logs_or_errors(
         emulator.clear_faults()
     task_id = hook.submit_text2video(**REQUEST).task_id
     hook.wait_for_task(task_id, poll_interval=0.1, timeout=10)
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     assert len(errors) >= 7
     for text in [*errors, caplog.text, captured.out, captured.err]:
         assert FAKE_KEY not in text

@@ -149,6 +149,7 @@ class BailianTaskTrigger(BaseTrigger):
                 )
             else:
                 errors, errors_since = 0, None
+                changed = result.status.value != last_status
                 last_status = result.status.value
                 if result.status is TaskStatus.SUCCEEDED:
                     yield self._event("success", result=result.to_dict())
@@ -163,7 +164,8 @@ class BailianTaskTrigger(BaseTrigger):
                     )
                     return
                 delay = policy.next_delay(result, now)
-                self.log.info(
+                # One line per status change: a triggerer may hold thousands of waits.
+                (self.log.info if changed else self.log.debug)(
                     "Bailian task %s is %s; next check in %.1f s", task_id, last_status, delay
                 )
             if self.deadline is not None:
