@@ -55,9 +55,12 @@ __all__ = [
     "BaseSensorOperator",
     "PokeReturnValue",
     "aget_connection",
+    "asset",
     "conf",
     "default_deferrable",
+    "is_asset",
     "mask_secret",
+    "object_storage_path",
 ]
 
 
@@ -85,3 +88,29 @@ async def aget_connection(conn_id: str) -> Any:
 def default_deferrable() -> bool:
     """Airflow's ``[operators] default_deferrable``, read when an operator is built."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def object_storage_path(value: Any) -> Any:
+    """An ``ObjectStoragePath`` (local paths, ``file://``, any registered fsspec scheme)."""
+    try:
+        from airflow.sdk import ObjectStoragePath
+    except ImportError:  # Airflow 2.11
+        from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
+    return value if isinstance(value, ObjectStoragePath) else ObjectStoragePath(str(value))
+
+
+def asset(uri: str) -> Any:
+    """An Airflow asset (a dataset on 2.11) for ``uri``."""
+    try:
+        from airflow.sdk import Asset
+    except ImportError:  # Airflow 2.11
+        from airflow.datasets import Dataset as Asset  # type: ignore[no-redef]
+    return Asset(uri)
+
+
+def is_asset(value: Any) -> bool:
+    try:
+        from airflow.sdk import Asset
+    except ImportError:  # Airflow 2.11
+        from airflow.datasets import Dataset as Asset  # type: ignore[no-redef]
+    return isinstance(value, Asset)

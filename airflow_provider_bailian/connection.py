@@ -101,6 +101,29 @@ class BailianSettings:
             extras=extras,
         )
 
+    @property
+    def region(self) -> str | None:
+        """The DashScope region the key bills in (from the extra or the host)."""
+        from airflow_provider_bailian.protocol import REGIONS, resolve_region
+
+        if self.extras.get("region"):
+            return resolve_region(self.extras["region"])
+        for region, url in REGIONS.items():
+            if self.base_url.startswith(url):
+                return region
+        return None
+
+    @property
+    def prices(self) -> dict[str, Any]:
+        """The ``prices`` extra (a dict, or JSON text from the UI form)."""
+        raw = self.extras.get("prices") or {}
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise BailianError("Connection extra 'prices' is not valid JSON") from None
+        return dict(raw)
+
     def protocol(self) -> BailianProtocol:
         return BailianProtocol(
             style=self.style,

@@ -78,6 +78,10 @@ class BailianValidationError(BailianError, AirflowFailException, ValueError):
         return (type(self), (self.problems,))
 
 
+class BailianBudgetError(BailianError, AirflowFailException):
+    """The estimated cost is above ``max_cost`` (or cannot be estimated); nothing was sent."""
+
+
 class BailianAPIError(BailianError):
     """The API answered with an error (non-2xx status, or an unreadable body)."""
 

@@ -57,9 +57,17 @@ with DAG(
     ).expand(prompt=prompts())
 
     @task
-    def collect(task_ids: list[str], **context) -> int:
-        urls = context["ti"].xcom_pull(task_ids="generate", key="video_url")
-        print(f"BAILIAN_VIDEOS={len(task_ids)} urls={urls}")
-        return len(task_ids)
+    def total_cost(task_ids: list[str], **context) -> dict:
+        """What the run actually spent: the sum of each video's ``cost`` XCom."""
+        costs = [c for c in context["ti"].xcom_pull(task_ids="generate", key="cost") or [] if c]
+        currencies = {c["currency"] for c in costs}
+        total = {
+            "videos": len(task_ids),
+            "seconds": sum(c["seconds"] for c in costs),
+            "amount": round(sum(c["amount"] for c in costs), 6),
+            "currency": currencies.pop() if len(currencies) == 1 else sorted(currencies),
+        }
+        print(f"BAILIAN_TOTAL_COST={total}")
+        return total
 
-    collect(videos.output)
+    total_cost(videos.output)

@@ -181,3 +181,25 @@ def all_logs(home: Path | None = None) -> str:
     if not base.exists():
         return ""
     return "\n".join(p.read_text(errors="replace") for p in base.rglob("*") if p.is_file())
+
+
+def asset_events(uri: str) -> list[dict[str, Any]]:
+    """The ``extra`` of every asset (dataset on 2.11) event recorded for ``uri``."""
+    from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Model
+
+        key = "asset_id"
+    except ImportError:  # Airflow 2.11
+        from airflow.models.dataset import DatasetEvent as Event
+        from airflow.models.dataset import DatasetModel as Model
+
+        key = "dataset_id"
+    with create_session() as session:
+        model = session.query(Model).filter(Model.uri == uri).one_or_none()
+        if model is None:
+            return []
+        events = session.query(Event).filter(getattr(Event, key) == model.id).all()
+        return [dict(e.extra or {}) for e in events]

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_dag, ti_states, xcom
+from airflow_provider_bailian._compat import AIRFLOW_V3
+from tests.conftest import asset_events, load_dag, run_dag, ti_states, xcom
 
 
 @pytest.fixture
@@ -41,12 +42,45 @@ def test_mapped_prompts_under_a_pool(examples: Any) -> None:
         "generate[0]": "success",
         "generate[1]": "success",
         "generate[2]": "success",
-        "collect": "success",
+        "total_cost": "success",
     }
-    assert xcom(dag_run, "collect") == 3
+    # 3 videos x 5 s x 0.6 CNY/s (wan2.6-t2v 720P, Beijing list price).
+    assert xcom(dag_run, "total_cost") == {
+        "videos": 3,
+        "seconds": 15.0,
+        "amount": 9.0,
+        "currency": "CNY",
+    }
     assert examples.count("submit") == 3
     prompts = sorted(r["body"]["input"]["prompt"] for r in examples.submissions)
     assert prompts[0].startswith("A red fox")
     for ti in dag_run.get_task_instances():
         if ti.task_id == "generate":
             assert ti.pool == "bailian"
+
+
+def test_generate_download_and_asset_event(
+    examples: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("BAILIAN_VIDEO_DIR", str(tmp_path / "videos"))
+    producer = load_dag("bailian_generate_and_download.py", "bailian_generate_and_download")
+    if not AIRFLOW_V3:
+        # Airflow 2.11's dag.test records dataset events only for datasets already in the
+        # database, which the DAG processor would have written.
+        from airflow.models.dag import DAG
+
+        DAG.bulk_write_to_db([producer])
+    dag_run = producer.test()
+    assert ti_states(dag_run) == {"generate": "success"}
+    target = tmp_path / "videos" / "latest.mp4"
+    assert xcom(dag_run, "generate", key="video_path") == str(target)
+    assert target.read_bytes()[4:8] == b"ftyp"
+    (task_id,) = examples.tasks
+    (event,) = asset_events(f"file://{target}")
+    assert event["bailian_task_id"] == task_id
+    assert event["model"] == "wan2.6-t2v"
+    assert event["prompt"].startswith("A hot-air balloon")
+    consumer = load_dag("bailian_generate_and_download.py", "bailian_publish_video")
+    timetable = consumer.timetable
+    condition = getattr(timetable, "asset_condition", None) or timetable.dataset_condition
+    assert [a.uri for a in condition.objects] == [f"file://{target}"]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tenacity import RetryCallState
 
     from airflow_provider_bailian.polling import PollPolicy
+    from airflow_provider_bailian.pricing import CostEstimate, PriceTable
     from airflow_provider_bailian.protocol import BailianProtocol
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ class BailianHook(BaseHook):
         return requests.Session()
 
     def close(self) -> None:
-        if "_session" in self.__dict__:
-            self._session.close()
-            del self.__dict__["_session"]
+        for name in ("_session", "_download_session"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()
 
     # ---- transport ----------------------------------------------------------------------
     def _send(self, request: HttpRequest, *, stream: bool = False) -> HttpAnswer:
@@ -306,6 +307,79 @@ class BailianHook(BaseHook):
                 "Bailian task %s is %s; next check in %.1f s", task_id, result.status, delay
             )
             time.sleep(delay)
+
+    # ---- delivery and spend ----------------------------------------------------------------
+    def download_video(
+        self,
+        task_id: str | None = None,
+        *,
+        destination: Any,
+        url: str | None = None,
+        chunk_size: int | None = None,
+    ) -> str:
+        """Copy a finished task's video (or a signed ``url``) to ``destination``.
+
+        ``destination`` is a local path, ``file://`` URL or any object-storage URL Airflow
+        knows (``s3://``, ``gs://``...). Returns the final path. The API token is never
+        sent to the video host. See ``airflow_provider_bailian.download``.
+        """
+        from airflow_provider_bailian.download import CHUNK_SIZE, download, url_secrets
+
+        if url is None:
+            if not task_id:
+                raise BailianError("download_video needs a task_id or a url")
+            result = self.get_task(task_id)
+            if result.status is not TaskStatus.SUCCEEDED or not result.video_url:
+                raise BailianTaskFailedError(
+                    f"Bailian task {task_id} has no video to download: "
+                    + (
+                        result.describe_failure()
+                        if result.status.is_terminal
+                        else result.status.value
+                    ),
+                    code=result.code,
+                    task_id=task_id,
+                )
+            url = result.video_url
+        for secret in url_secrets(url):
+            mask_secret(secret)
+        s = self.settings
+        done = download(
+            self._download_session,
+            url,
+            destination,
+            chunk_size=chunk_size or CHUNK_SIZE,
+            max_retries=s.max_retries,
+            timeout=(s.connect_timeout, s.timeout),
+            retry_wait=s.retry_min_wait,
+        )
+        return done.path
+
+    @cached_property
+    def _download_session(self) -> requests.Session:
+        """A session with no credentials at all: the video host must never see the token."""
+        import requests
+
+        return requests.Session()
+
+    def price_table(self, overrides: dict[str, Any] | None = None) -> PriceTable:
+        """The price table for this connection's region, with connection and call overrides."""
+        from airflow_provider_bailian.pricing import PriceTable
+
+        return PriceTable(self.settings.region, {**self.settings.prices, **(overrides or {})})
+
+    def estimate_cost(
+        self,
+        request: Text2VideoRequest | None = None,
+        *,
+        prices: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> CostEstimate | None:
+        """What a request will cost by the price table; ``None`` for an unpriced model."""
+        if request is None:
+            request = Text2VideoRequest(**fields)
+        request, _ = request.validated()
+        return self.price_table(prices).estimate(request)
 
     def test_connection(self) -> tuple[bool, str]:
         """For the UI's Test button: proves the key without creating a (paid) task."""

@@ -7,6 +7,7 @@ and either returns the task id or waits (in a deferrable trigger, or in the work
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -19,11 +20,59 @@ from airflow_provider_bailian.links.video import BailianVideoLink
 
 if TYPE_CHECKING:
     from airflow_provider_bailian.hooks.bailian import BailianHook
-    from airflow_provider_bailian.models import TaskResult, Text2VideoRequest
+    from airflow_provider_bailian.models import TaskResult, Text2VideoRequest, Usage
+    from airflow_provider_bailian.pricing import CostEstimate
 
 XCOM_TASK_ID = "task_id"
 XCOM_VIDEO_URL = "video_url"
 XCOM_RESULT = "result"
+XCOM_VIDEO_PATH = "video_path"
+XCOM_USAGE = "usage"
+XCOM_COST = "cost"
+
+
+def asset_uri(destination: str) -> str:
+    """The asset URI of a download destination: ``file://`` + absolute path for local files."""
+    if "://" in destination:
+        return destination
+    import os
+
+    return "file://" + os.path.abspath(os.path.expanduser(destination))
+
+
+def usage_summary(usage: Usage | None) -> dict[str, Any] | None:
+    """The billed usage as plain JSON for XCom (both answer shapes normalised)."""
+    if usage is None:
+        return None
+    return {
+        "video_seconds": usage.video_seconds,
+        "video_count": usage.video_count,
+        "size": usage.size,
+        "tier": usage.tier,
+        "raw": usage.raw,
+    }
+
+
+def record_asset_events(context: Any, outlets: Any, result: TaskResult, model: str | None) -> None:
+    """Put the task id, model and prompt on the asset events of the downloaded video."""
+    from airflow_provider_bailian._compat import is_asset
+
+    events = context.get("outlet_events")
+    if events is None:
+        return
+    extra = {
+        "bailian_task_id": result.task_id,
+        "model": model,
+        "prompt": result.orig_prompt,
+        "video_url_expires": None,
+    }
+    from airflow_provider_bailian.download import url_expiry
+
+    expiry = url_expiry(result.video_url or "")
+    extra["video_url_expires"] = expiry.isoformat() if expiry else None
+    for outlet in outlets or ():
+        if is_asset(outlet):
+            events[outlet].extra.update(extra)
 
 
 class BailianText2VideoOperator(BaseOperator):
@@ -53,6 +102,13 @@ class BailianText2VideoOperator(BaseOperator):
     :param timeout: seconds to wait for the video; the Bailian task is not cancelled then.
     :param reattach: a retry of this task instance waits for the task an earlier try
         submitted instead of submitting (and paying) again (default True).
+    :param download_to: copy the video here when it is ready (templated path or URL of the
+        file: local, ``file://`` or any object store Airflow knows); implies waiting, pushes
+        ``video_path`` and, when the value is not templated, declares it as an asset outlet.
+    :param prices: price overrides, ``{"currency": "USD", "wan2.6-t2v": {"720P": 0.1}}``.
+    :param max_cost: refuse to submit when the estimate is above this amount (in the price
+        table's currency); nothing is sent.
+    :param dry_run: validate, render and estimate, log the exact request body, send nothing.
     """
 
     template_fields: Sequence[str] = (
@@ -65,6 +121,7 @@ class BailianText2VideoOperator(BaseOperator):
         "seed",
         "resolution",
         "ratio",
+        "download_to",
     )
     template_ext: Sequence[str] = (".txt",)
     template_fields_renderers = {"prompt": "py"}
@@ -93,8 +150,16 @@ class BailianText2VideoOperator(BaseOperator):
         poll_interval: float | None = None,
         timeout: float | timedelta | None = None,
         reattach: bool = True,
+        download_to: str | None = None,
+        prices: dict[str, Any] | None = None,
+        max_cost: float | None = None,
+        dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
+        if download_to and "{{" not in str(download_to) and not kwargs.get("outlets"):
+            from airflow_provider_bailian._compat import asset
+
+            kwargs["outlets"] = [asset(asset_uri(str(download_to)))]
         super().__init__(**kwargs)
         self.prompt = prompt
         self.model = model
@@ -109,11 +174,15 @@ class BailianText2VideoOperator(BaseOperator):
         self.resolution = resolution
         self.ratio = ratio
         self.bailian_conn_id = bailian_conn_id
-        self.wait_for_completion = wait_for_completion
+        self.wait_for_completion = wait_for_completion or bool(download_to)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         self.reattach = reattach
+        self.download_to = download_to
+        self.prices = prices
+        self.max_cost = max_cost
+        self.dry_run = dry_run
         self._waiting_on: str | None = None
 
     # ---- building blocks ----------------------------------------------------------------
@@ -153,10 +222,21 @@ class BailianText2VideoOperator(BaseOperator):
         # Present from the start, so the "Bailian video" link never looks up a missing key.
         ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
         request = self.build_request()
+        estimate = self.hook.price_table(self.prices).estimate(request)
+        self.log.info(
+            "Estimated cost of this video: %s", estimate or "unknown (model not in the price table)"
+        )
+        if self.dry_run:
+            self.log.info(
+                "Dry run: nothing is sent. The request body would be:\n%s",
+                json.dumps(request.to_body(), indent=2, ensure_ascii=False),
+            )
+            return None
         ledger = SubmissionLedger(context) if self.reattach else None
         fingerprint = request_fingerprint(request.to_body(), self.bailian_conn_id)
         record = self._reattachable(ledger, fingerprint) if ledger else None
         if record is None:
+            self._check_budget(estimate)
             submission = self.hook.submit_text2video(request)
             record = {
                 "task_id": submission.task_id,
@@ -184,6 +264,23 @@ class BailianText2VideoOperator(BaseOperator):
         if self.deferrable:
             self._defer(task_id, record)
         return self._wait_in_worker(context, task_id, record, ledger)
+
+    def _check_budget(self, estimate: CostEstimate | None) -> None:
+        """Refuse (sending nothing) when the estimate is above ``max_cost``."""
+        if self.max_cost is None:
+            return
+        from airflow_provider_bailian.exceptions import BailianBudgetError
+
+        if estimate is None:
+            raise BailianBudgetError(
+                f"max_cost={self.max_cost:g} is set but the cost of model {self.model!r} cannot "
+                "be estimated; add it to `prices`. Nothing was sent"
+            )
+        if estimate.amount > self.max_cost:
+            raise BailianBudgetError(
+                f"Estimated cost {estimate} is above max_cost={self.max_cost:g} "
+                f"{estimate.currency}. Nothing was sent"
+            )
 
     def _reattachable(self, ledger: Any, fingerprint: str) -> dict[str, Any] | None:
         """The earlier try's submission, if it can still give this try its video."""
@@ -286,6 +383,11 @@ class BailianText2VideoOperator(BaseOperator):
         ti.xcom_push(key=XCOM_VIDEO_URL, value=result.video_url)
         ti.xcom_push(key=XCOM_RESULT, value=result.to_dict())
         usage = result.usage
+        cost = self.hook.price_table(self.prices).actual(self.model, usage)
+        ti.xcom_push(key=XCOM_USAGE, value=usage_summary(usage))
+        ti.xcom_push(key=XCOM_COST, value=cost.to_dict() if cost else None)
+        if cost is not None:
+            self.log.info("Cost of this video by the price table: %s", cost)
         self.log.info(
             "Bailian task %s SUCCEEDED after %s; %s of video at %s; actual prompt: %s",
             result.task_id,
@@ -294,6 +396,10 @@ class BailianText2VideoOperator(BaseOperator):
             usage.size if usage and usage.size else "unknown size",
             result.actual_prompt or result.orig_prompt or "(not reported)",
         )
+        if self.download_to:
+            path = self.hook.download_video(result.task_id, destination=self.download_to)
+            ti.xcom_push(key=XCOM_VIDEO_PATH, value=path)
+            record_asset_events(context, self.outlets, result, self.model)
         if ledger is not None:
             ledger.clear()
         return result.task_id

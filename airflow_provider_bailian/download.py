@@ -1,0 +1,234 @@
+"""Copy a finished video from its signed URL into the user's storage, whole or not at all.
+
+* Streamed in chunks: memory stays constant whatever the size.
+* Never visible half-written: a local file is written under a temporary name beside
+  the destination and renamed only when complete and its size matches
+  Content-Length; an object store (S3, GCS, ... through fsspec) gets one upload inside
+  an fsspec transaction, which publishes the object only on commit and discards it on
+  failure.
+* Transient failures are retried, resuming with a Range request where the server
+  allows it; a failed transfer leaves neither the destination nor a temporary behind.
+* The signed URL lives on Alibaba's object storage, not on the API host: the API token
+  is never sent there, and the URL's signature is masked in logs like a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from airflow_provider_bailian.exceptions import BailianError
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+_SECRET_PARAMS = {"signature", "x-oss-signature", "security-token", "x-oss-security-token"}
+_LOCAL_PROTOCOLS = ("", "file", "local")
+
+
+class BailianVideoExpiredError(BailianError):
+    """The signed video URL has expired (it lives 24 hours) or no longer exists."""
+
+
+class BailianDownloadError(BailianError):
+    """The video could not be copied whole; nothing was left behind."""
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    path: str
+    size: int
+    attempts: int
+
+
+def url_expiry(url: str) -> datetime | None:
+    """When a signed URL stops working (its ``Expires`` parameter), if it says."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key.lower() in ("expires", "x-oss-expires") and value.isdigit():
+            return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    return None
+
+
+def url_secrets(url: str) -> list[str]:
+    """The values in a signed URL that grant access (to register with the log masker)."""
+    return [v for k, v in parse_qsl(urlsplit(url).query) if k.lower() in _SECRET_PARAMS and v]
+
+
+def redact_url(url: str) -> str:
+    """The URL with its signature replaced by ``***``, for messages."""
+    parts = urlsplit(url)
+    query = [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+def _scrub(text: str, url: str) -> str:
+    """Library messages quote the URL: take its signature out."""
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _expired_message(url: str, what: str) -> str:
+    expiry = url_expiry(url)
+    when = f" at {expiry:%Y-%m-%d %H:%M:%S} UTC" if expiry else ""
+    return (
+        f"The video link {what}{when}: Bailian's signed video URLs are valid for 24 hours. "
+        "The task's result cannot be downloaded any more; generate the video again"
+    )
+
+
+class _LocalSink:
+    """A temporary file beside the destination, renamed into place when complete."""
+
+    def __init__(self, path: Path) -> None:
+        self.final = path
+        self.temp = path.with_name(f".{path.name}.part-{uuid.uuid4().hex[:12]}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file: BinaryIO = open(self.temp, "wb")  # noqa: SIM115 (closed in commit/abort)
+
+    def restart(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+
+    def commit(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.temp, self.final)
+
+    def abort(self) -> None:
+        self.file.close()
+        self.temp.unlink(missing_ok=True)
+
+
+class _StoreSink:
+    """One upload to an object store, published only when the transaction commits."""
+
+    def __init__(self, fs: Any, path: str) -> None:
+        self.fs = fs
+        self.path = path
+        self._open()
+
+    def _open(self) -> None:
+        self.transaction = self.fs.transaction
+        self.transaction.__enter__()
+        self.file = self.fs.open(self.path, "wb")
+
+    def restart(self) -> None:
+        self.abort()
+        self._open()
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+
+    def commit(self) -> None:
+        self.file.close()
+        self.transaction.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        error = BailianDownloadError("download aborted")
+        try:
+            self.file.close()
+        finally:
+            self.transaction.__exit__(type(error), error, None)
+
+
+def open_sink(destination: Any) -> tuple[Any, str]:
+    """A sink for an ``ObjectStoragePath`` (or a path string) and its display name."""
+    from airflow_provider_bailian._compat import object_storage_path
+
+    path = object_storage_path(destination)
+    if path.protocol in _LOCAL_PROTOCOLS:
+        local = Path(path.path).expanduser()
+        return _LocalSink(local), str(local)
+    shown = destination if isinstance(destination, str) else str(path)
+    return _StoreSink(path.fs, path.path), shown
+
+
+def download(
+    session: requests.Session,
+    url: str,
+    destination: Any,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    max_retries: int = 5,
+    timeout: tuple[float, float] = (10.0, 60.0),
+    retry_wait: float = 1.0,
+) -> DownloadResult:
+    """Stream ``url`` into ``destination``; raise with nothing left behind on failure."""
+    import requests
+
+    expiry = url_expiry(url)
+    if expiry is not None and expiry.timestamp() < time.time():
+        raise BailianVideoExpiredError(_expired_message(url, "expired"))
+    shown = redact_url(url)
+    sink, display = open_sink(destination)
+    written = 0
+    total: int | None = None
+    attempts = 0
+    try:
+        while True:
+            attempts += 1
+            headers = {"Range": f"bytes={written}-"} if written else {}
+            try:
+                with session.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+                    if resp.status_code in (403, 404, 410):
+                        raise BailianVideoExpiredError(
+                            _expired_message(url, f"is refused (HTTP {resp.status_code})")
+                        )
+                    if resp.status_code >= 500 or resp.status_code == 429:
+                        raise _Transient(f"HTTP {resp.status_code}")
+                    if resp.status_code not in (200, 206):
+                        raise BailianDownloadError(
+                            f"Downloading {shown} failed with HTTP {resp.status_code}"
+                        )
+                    if written and resp.status_code == 200:
+                        log.info("The video host ignored the Range request; restarting the copy")
+                        sink.restart()
+                        written = 0
+                    length = resp.headers.get("Content-Length")
+                    if length is not None and length.isdigit():
+                        total = written + int(length)
+                    for chunk in resp.iter_content(chunk_size=chunk_size):
+                        sink.write(chunk)
+                        written += len(chunk)
+                if total is not None and written != total:
+                    raise _Transient(f"got {written} of {total} bytes")
+                break
+            except (_Transient, requests.exceptions.RequestException) as exc:
+                reason = _scrub(f"{type(exc).__name__}: {exc}", url)
+                if attempts > max_retries:
+                    raise BailianDownloadError(
+                        f"Downloading {shown} failed after {attempts} attempts "
+                        f"({written} bytes copied; nothing was kept): {reason}"
+                    ) from None
+                log.warning(
+                    "Video download interrupted at %d bytes (%s); resuming (attempt %d)",
+                    written,
+                    reason,
+                    attempts + 1,
+                )
+                time.sleep(min(retry_wait * 2 ** (attempts - 1), 30.0))
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    log.info("Downloaded %d bytes to %s in %d attempt(s)", written, display, attempts)
+    return DownloadResult(path=display, size=written, attempts=attempts)
+
+
+class _Transient(Exception):
+    """A failure worth another attempt (5xx, 429, short body)."""

@@ -1,0 +1,74 @@
+"""BailianDownloadVideoOperator: copy a finished video into your storage, later in a pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_bailian._compat import BaseOperator
+from airflow_provider_bailian.connection import DEFAULT_CONN_ID
+from airflow_provider_bailian.operators.text2video import (
+    XCOM_VIDEO_PATH,
+    asset_uri,
+    record_asset_events,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_bailian.hooks.bailian import BailianHook
+
+
+class BailianDownloadVideoOperator(BaseOperator):
+    """Downloads the video of a SUCCEEDED Bailian task to ``destination``.
+
+    The signed video URL expires 24 hours after the task finished: run this soon after.
+    Returns the destination path and pushes it under ``video_path``. A destination that is
+    not templated is declared as an asset outlet, so downstream DAGs can be scheduled on
+    new videos; each asset event carries the task id, model and prompt.
+
+    :param bailian_task_id: the Bailian task id (templated).
+    :param destination: local path, ``file://`` URL or object-storage URL (templated).
+    :param bailian_conn_id: the ``bailian`` connection.
+    """
+
+    template_fields: Sequence[str] = ("bailian_task_id", "destination")
+    ui_color = "#ffd1a3"
+
+    def __init__(
+        self,
+        *,
+        bailian_task_id: str,
+        destination: str,
+        bailian_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        if destination and "{{" not in str(destination) and not kwargs.get("outlets"):
+            from airflow_provider_bailian._compat import asset
+
+            kwargs["outlets"] = [asset(asset_uri(str(destination)))]
+        super().__init__(**kwargs)
+        self.bailian_task_id = bailian_task_id
+        self.destination = destination
+        self.bailian_conn_id = bailian_conn_id
+
+    @cached_property
+    def hook(self) -> BailianHook:
+        from airflow_provider_bailian.hooks.bailian import BailianHook
+
+        return BailianHook(bailian_conn_id=self.bailian_conn_id)
+
+    def execute(self, context: Any) -> str:
+        from airflow_provider_bailian.exceptions import BailianTaskFailedError
+        from airflow_provider_bailian.models import TaskStatus
+
+        result = self.hook.get_task(self.bailian_task_id)
+        if result.status is not TaskStatus.SUCCEEDED or not result.video_url:
+            raise BailianTaskFailedError(
+                f"Bailian task {self.bailian_task_id} has no video to download ({result.status.value})",
+                code=result.code,
+                task_id=self.bailian_task_id,
+            )
+        path = self.hook.download_video(url=result.video_url, destination=self.destination)
+        context["ti"].xcom_push(key=XCOM_VIDEO_PATH, value=path)
+        record_asset_events(context, self.outlets, result, model=None)
+        return path
