@@ -55,6 +55,7 @@ __all__ = [
     "BaseSensorOperator",
     "PokeReturnValue",
     "aget_connection",
+    "amask_secret",
     "asset",
     "conf",
     "default_deferrable",
@@ -73,6 +74,18 @@ def mask_secret(secret: str, name: str | None = None) -> None:
     except ImportError:
         from airflow.utils.log.secrets_masker import mask_secret as _mask  # type: ignore[no-redef]
     _mask(secret, name)
+
+
+async def amask_secret(secret: str) -> None:
+    """``mask_secret`` from a coroutine (Airflow 3's async twin talks to the supervisor)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import amask_secret as _amask
+    except ImportError:
+        mask_secret(secret)
+        return
+    await _amask(secret)
 
 
 async def aget_connection(conn_id: str) -> Any:

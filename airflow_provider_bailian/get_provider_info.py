@@ -15,7 +15,7 @@ _CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "API style",
         "description": "gateway (POST /task/bailian/text2video) or dashscope (Alibaba's /api/v1 "
         "endpoints). Empty: inferred from the host.",
-        "schema": {"type": ["string", "null"], "enum": ["gateway", "dashscope", None]},
+        "schema": {"type": ["string", "null"]},
     },
     "region": {
         "label": "DashScope region",

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_bailian._compat import aget_connection, mask_secret
+# Imported when the module loads, never inside a coroutine: a first import in the
+# triggerer's event loop is blocking file I/O that stalls every other trigger.
+import certifi
+import httpx
+
+from airflow_provider_bailian._compat import aget_connection, amask_secret
 from airflow_provider_bailian.connection import BailianSettings
 from airflow_provider_bailian.exceptions import BailianTransportError
 from airflow_provider_bailian.protocol import HttpAnswer, HttpRequest
 
 if TYPE_CHECKING:
-    import httpx
-
     from airflow_provider_bailian.models import TaskResult
     from airflow_provider_bailian.protocol import BailianProtocol
 
@@ -64,19 +68,32 @@ def rate_limiter_for(settings: BailianSettings) -> QueryRateLimiter:
     return limiter
 
 
-def shared_http_client(settings: BailianSettings) -> httpx.AsyncClient:
-    """The pooled client of the running event loop for this base URL."""
-    import httpx
+_ssl_context: ssl.SSLContext | None = None
 
+
+async def _tls_context() -> ssl.SSLContext:
+    """Loading CA certificates takes tens of milliseconds of blocking I/O: do it once, off the loop."""
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = await asyncio.to_thread(ssl.create_default_context, cafile=certifi.where())
+    return _ssl_context
+
+
+async def shared_http_client(settings: BailianSettings) -> httpx.AsyncClient:
+    """The pooled client of the running event loop for this base URL."""
     loop = asyncio.get_running_loop()
     per_loop = _clients.setdefault(loop, {})
     client = per_loop.get(settings.base_url)
     if client is None or client.is_closed:
-        client = per_loop[settings.base_url] = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-            follow_redirects=False,
-        )
+        tls = await _tls_context()
+        client = per_loop.get(settings.base_url)  # another trigger may have made it meanwhile
+        if client is None or client.is_closed:
+            client = per_loop[settings.base_url] = httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+                follow_redirects=False,
+                verify=tls,
+            )
     return client
 
 
@@ -93,14 +110,12 @@ class BailianAsyncClient:
         """Read the connection with Airflow's async API (never blocking the loop)."""
         conn = await aget_connection(conn_id)
         if conn.password:
-            mask_secret(conn.password)
+            await amask_secret(conn.password)
         return cls(BailianSettings.from_connection(conn))
 
     async def _send(self, request: HttpRequest) -> HttpAnswer:
-        import httpx
-
         await self.limiter.acquire()
-        client = shared_http_client(self.settings)
+        client = await shared_http_client(self.settings)
         try:
             resp = await client.request(
                 request.method,

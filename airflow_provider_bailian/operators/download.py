@@ -10,7 +10,7 @@ from airflow_provider_bailian._compat import BaseOperator
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.operators.text2video import (
     XCOM_VIDEO_PATH,
-    asset_uri,
+    declare_video_asset,
     record_asset_events,
 )
 
@@ -42,10 +42,7 @@ class BailianDownloadVideoOperator(BaseOperator):
         bailian_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        if destination and "{{" not in str(destination) and not kwargs.get("outlets"):
-            from airflow_provider_bailian._compat import asset
-
-            kwargs["outlets"] = [asset(asset_uri(str(destination)))]
+        declare_video_asset(destination, kwargs)
         super().__init__(**kwargs)
         self.bailian_task_id = bailian_task_id
         self.destination = destination

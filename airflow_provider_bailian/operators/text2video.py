@@ -40,6 +40,14 @@ def asset_uri(destination: str) -> str:
     return "file://" + os.path.abspath(os.path.expanduser(destination))
 
 
+def declare_video_asset(destination: str | None, kwargs: dict[str, Any]) -> None:
+    """A destination known at parse time becomes the task's asset outlet (unless set)."""
+    if destination and "{{" not in str(destination) and not kwargs.get("outlets"):
+        from airflow_provider_bailian._compat import asset
+
+        kwargs["outlets"] = [asset(asset_uri(str(destination)))]
+
+
 def usage_summary(usage: Usage | None) -> dict[str, Any] | None:
     """The billed usage as plain JSON for XCom (both answer shapes normalised)."""
     if usage is None:
@@ -156,10 +164,7 @@ class BailianText2VideoOperator(BaseOperator):
         dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
-        if download_to and "{{" not in str(download_to) and not kwargs.get("outlets"):
-            from airflow_provider_bailian._compat import asset
-
-            kwargs["outlets"] = [asset(asset_uri(str(download_to)))]
+        declare_video_asset(download_to, kwargs)
         super().__init__(**kwargs)
         self.prompt = prompt
         self.model = model

@@ -16,8 +16,14 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+# Everything the coroutines use is imported here, when the triggerer loads the class:
+# an import inside ``run()`` would be blocking I/O in the shared event loop.
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
+from airflow_provider_bailian.exceptions import BailianError
+from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
+from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS, PollPolicy
+from airflow_provider_bailian.protocol import is_transient
 
 
 class BailianTaskTrigger(BaseTrigger):
@@ -82,11 +88,6 @@ class BailianTaskTrigger(BaseTrigger):
         return TriggerEvent(payload)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_bailian.exceptions import BailianError
-        from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
-        from airflow_provider_bailian.models import TaskStatus
-        from airflow_provider_bailian.protocol import is_transient
-
         task_id = self.bailian_task_id
         try:
             client = await BailianAsyncClient.from_conn_id(self.bailian_conn_id)
@@ -176,10 +177,6 @@ class BailianTaskTrigger(BaseTrigger):
         """The user stopped the deferred task: cancel it if that is still free (PENDING)."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_bailian.exceptions import BailianError
-        from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
-        from airflow_provider_bailian.models import TaskStatus
-
         task_id = self.bailian_task_id
         try:
             client = await BailianAsyncClient.from_conn_id(self.bailian_conn_id)

@@ -1,0 +1,413 @@
+"""End-to-end checks against a running Airflow deployment (started by scripts/e2e.sh).
+
+Everything goes through Airflow's REST API, as a user's CI would, and through the
+emulators' control endpoints: every example DAG succeeds with one submission per video;
+deferred tasks really went through the triggerer without blocking its loop; a worker
+killed mid-wait is retried and reattaches; marking a deferred task failed cancels a
+PENDING Bailian task and leaves a RUNNING one alone; a triggerer restart resubmits and
+cancels nothing; the token appears in no log, XCom or rendered field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import requests
+
+EXAMPLES = [
+    "bailian_text2video",
+    "bailian_wait_deferrable",
+    "bailian_submit_then_sensor",
+    "bailian_mapped_prompts",
+    "bailian_generate_and_download",
+]
+E2E_DAGS = [
+    "bailian_publish_video",
+    "bailian_e2e_worker_wait",
+    "bailian_e2e_deferred",
+    "bailian_e2e_mark_failed_pending",
+    "bailian_e2e_mark_failed_running",
+]
+TERMINAL = {"success", "failed"}
+
+
+class Check:
+    """Counts and prints the outcome of every assertion."""
+
+    failures: list[str] = []
+
+    @classmethod
+    def that(cls, ok: bool, what: str) -> bool:
+        print(("OK:   " if ok else "FAIL: ") + what, flush=True)
+        if not ok:
+            cls.failures.append(what)
+        return ok
+
+
+class Airflow:
+    """A thin REST client for the Airflow 3 public API."""
+
+    def __init__(self, base: str, password: str) -> None:
+        self.base = base.rstrip("/")
+        self.session = requests.Session()
+        self.password = password
+
+    def login(self, deadline: float) -> None:
+        while True:
+            try:
+                resp = self.session.post(
+                    f"{self.base}/auth/token",
+                    json={"username": "admin", "password": self.password},
+                    timeout=10,
+                )
+                if resp.status_code in (200, 201):
+                    token = resp.json()["access_token"]
+                    self.session.headers["Authorization"] = f"Bearer {token}"
+                    return
+            except requests.RequestException:
+                pass
+            if time.time() > deadline:
+                raise SystemExit("the api-server did not accept the login in time")
+            time.sleep(1)
+
+    def get(self, path: str, **params: Any) -> Any:
+        resp = self.session.get(f"{self.base}/api/v2{path}", params=params, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def send(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        resp = self.session.request(method, f"{self.base}/api/v2{path}", json=body, timeout=30)
+        if resp.status_code >= 400:
+            raise SystemExit(f"{method} {path} -> {resp.status_code}: {resp.text[:500]}")
+        return resp.json()
+
+    def wait_for_dags(self, dag_ids: list[str], deadline: float) -> None:
+        missing = set(dag_ids)
+        while missing and time.time() < deadline:
+            found = {d["dag_id"] for d in self.get("/dags", limit=100)["dags"]}
+            missing -= found
+            if missing:
+                time.sleep(2)
+        if not Check.that(
+            not missing, f"the dag-processor parsed every DAG ({sorted(missing)} missing)"
+        ):
+            raise SystemExit(1)
+        for dag_id in dag_ids:
+            self.send("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        run = self.send(
+            "POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}}
+        )
+        return run["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)[
+            "task_instances"
+        ]
+
+    def wait_run(self, dag_id: str, run_id: str, deadline: float, seen: dict | None = None) -> str:
+        state = "queued"
+        while time.time() < deadline:
+            state = self.run_state(dag_id, run_id)
+            if seen is not None:
+                for ti in self.task_instances(dag_id, run_id):
+                    seen.setdefault((dag_id, run_id, ti["task_id"]), set()).add(ti["state"])
+            if state in TERMINAL:
+                return state
+            time.sleep(1)
+        return state
+
+    def wait_ti_state(
+        self, dag_id: str, run_id: str, task_id: str, states: set[str], deadline: float
+    ) -> dict[str, Any] | None:
+        while time.time() < deadline:
+            for ti in self.task_instances(dag_id, run_id):
+                if ti["task_id"] == task_id and ti["state"] in states:
+                    return ti
+            time.sleep(0.5)
+        return None
+
+    def xcoms(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        entries = []
+        for ti in self.task_instances(dag_id, run_id):
+            listing = self.get(
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/xcomEntries",
+                map_index=ti["map_index"],
+            )
+            for entry in listing["xcom_entries"]:
+                value = self.get(
+                    f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}"
+                    f"/xcomEntries/{entry['key']}",
+                    map_index=ti["map_index"],
+                )
+                entries.append(value)
+        return entries
+
+
+def emulator_requests(url: str) -> list[dict[str, Any]]:
+    return requests.get(f"{url}/_emulator/requests", timeout=10).json()
+
+
+def submissions_by_prompt(url: str) -> Counter:
+    return Counter(
+        r["body"]["input"]["prompt"]
+        for r in emulator_requests(url)
+        if r["route"] == "submit" and isinstance(r.get("body"), dict)
+    )
+
+
+def read_log(work: Path, name: str) -> str:
+    path = work / "logs" / f"{name}.log"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def trigger_logs(work: Path, dag_id: str = "") -> str:
+    """What triggers logged: Airflow writes it beside the task's log (``*.log.trigger.*``)."""
+    base = work / "home" / "logs"
+    pattern = f"dag_id={dag_id}*/**/*.log.trigger.*" if dag_id else "**/*.log.trigger.*"
+    return "\n".join(p.read_text(errors="replace") for p in base.glob(pattern) if p.is_file())
+
+
+def restart_triggerer(work: Path, airflow: str) -> None:
+    pid = int((work / "triggerer.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(60):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    log = open(work / "logs" / "triggerer-2.log", "w")  # noqa: SIM115 (lives with the process)
+    proc = subprocess.Popen([airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT)
+    (work / "triggerer.pid").write_text(str(proc.pid))
+
+
+def kill_worker_of(ti: dict[str, Any]) -> int:
+    """SIGKILL the process that runs the task (its pid, as Airflow records it)."""
+    pid = ti.get("pid")
+    if not pid:
+        raise SystemExit(f"no pid recorded for {ti['task_id']}")
+    os.kill(int(pid), signal.SIGKILL)
+    return int(pid)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    for name in ("api", "password", "token", "emulator", "emulator-pending", "emulator-running"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--work", required=True, type=Path)
+    p.add_argument("--executor", default="local")
+    p.add_argument("--airflow", required=True)
+    p.add_argument("--browser-out", required=True)
+    args = p.parse_args()
+    started = time.time()
+    af = Airflow(args.api, args.password)
+    af.login(started + 120)
+    af.wait_for_dags(EXAMPLES + E2E_DAGS, started + 180)
+    print(f"deployment ready in {time.time() - started:.0f} s", flush=True)
+
+    # 1. Every example DAG, and the long waits for the kill and restart scenarios.
+    runs = {dag_id: af.trigger(dag_id) for dag_id in EXAMPLES}
+    worker_run = af.trigger("bailian_e2e_worker_wait")
+    deferred_runs = [af.trigger("bailian_e2e_deferred", {"prompt": f"restart {i}"}) for i in (1, 2)]
+    pending_run = af.trigger("bailian_e2e_mark_failed_pending")
+    running_run = af.trigger("bailian_e2e_mark_failed_running")
+
+    # 2. A worker killed with SIGKILL while it waits.
+    deadline = time.time() + 180
+    ti = af.wait_ti_state("bailian_e2e_worker_wait", worker_run, "generate", {"running"}, deadline)
+    while (
+        ti
+        and time.time() < deadline
+        and not submissions_by_prompt(args.emulator).get("e2e: a worker that dies while it waits")
+    ):
+        time.sleep(0.5)
+    if Check.that(ti is not None, "the non-deferrable wait is running in a worker"):
+        time.sleep(2)
+        ti = af.wait_ti_state(
+            "bailian_e2e_worker_wait", worker_run, "generate", {"running"}, deadline
+        )
+        killed = kill_worker_of(ti) if ti else None
+        print(f"killed worker process {killed} with SIGKILL", flush=True)
+
+    # 3. Mark deferred tasks failed: PENDING gets cancelled, RUNNING is left alone.
+    for name, run_id in (("pending", pending_run), ("running", running_run)):
+        dag_id = f"bailian_e2e_mark_failed_{name}"
+        ti = af.wait_ti_state(dag_id, run_id, "generate", {"deferred"}, time.time() + 120)
+        if Check.that(ti is not None, f"{dag_id}: the task deferred"):
+            af.send(
+                "PATCH",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/generate",
+                {"new_state": "failed"},
+            )
+    time.sleep(8)
+    cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
+    Check.that(
+        len(cancels) == 1, f"marking a PENDING wait failed cancelled it ({len(cancels)} cancel)"
+    )
+    tasks = requests.get(f"{args.emulator_pending}/_emulator/tasks", timeout=10).json()
+    statuses = [t["status"] for t in (tasks.values() if isinstance(tasks, dict) else tasks)]
+    Check.that(statuses == ["CANCELED"], f"the PENDING Bailian task is CANCELED ({statuses})")
+    running_cancels = [
+        r for r in emulator_requests(args.emulator_running) if r["route"] == "cancel"
+    ]
+    Check.that(not running_cancels, "marking a RUNNING wait failed cancelled nothing")
+    triggerer_log = trigger_logs(args.work)
+    Check.that(
+        "was PENDING and has been cancelled" in triggerer_log,
+        "the triggerer log says the PENDING task was cancelled",
+    )
+    Check.that(
+        "is RUNNING: not cancelled" in triggerer_log,
+        "the triggerer log says the RUNNING task was left alone",
+    )
+
+    # 4. Restart the triggerer while waits are deferred.
+    for run_id in deferred_runs:
+        af.wait_ti_state(
+            "bailian_e2e_deferred", run_id, "generate", {"deferred"}, time.time() + 120
+        )
+    restart_triggerer(args.work, args.airflow)
+    print("restarted the triggerer while 2 waits were deferred", flush=True)
+
+    # 5. Everything finishes.
+    seen: dict = {}
+    deadline = time.time() + 360
+    for dag_id, run_id in runs.items():
+        state = af.wait_run(dag_id, run_id, deadline, seen)
+        Check.that(state == "success", f"{dag_id} run {run_id}: {state}")
+    for run_id in deferred_runs:
+        state = af.wait_run("bailian_e2e_deferred", run_id, deadline)
+        Check.that(state == "success", f"deferred wait survived a triggerer restart: {state}")
+    state = af.wait_run("bailian_e2e_worker_wait", worker_run, deadline)
+    Check.that(state == "success", f"the killed worker's task was retried and succeeded: {state}")
+    worker_ti = af.task_instances("bailian_e2e_worker_wait", worker_run)[0]
+    Check.that(worker_ti["try_number"] >= 2, f"it took a retry (try {worker_ti['try_number']})")
+    for name, run_id in (("pending", pending_run), ("running", running_run)):
+        state = af.run_state(f"bailian_e2e_mark_failed_{name}", run_id)
+        Check.that(state in ("failed", "running"), f"marked-failed {name} run is {state}")
+
+    # The asset event of the download wakes the downstream DAG.
+    publish = []
+    for _ in range(60):
+        publish = af.get("/dags/bailian_publish_video/dagRuns")["dag_runs"]
+        if publish and publish[0]["state"] in TERMINAL:
+            break
+        time.sleep(1)
+    Check.that(
+        bool(publish) and publish[0]["state"] == "success",
+        "the downloaded video's asset event ran bailian_publish_video",
+    )
+
+    if args.executor == "celery":
+        hosts = set()
+        for dag_id, run_id in runs.items():
+            hosts |= {ti["hostname"] for ti in af.task_instances(dag_id, run_id) if ti["hostname"]}
+        mapped = {
+            ti["hostname"]
+            for ti in af.task_instances("bailian_mapped_prompts", runs["bailian_mapped_prompts"])
+        }
+        Check.that(
+            {"e2e-worker-1", "e2e-worker-2"} <= hosts,
+            f"tasks ran on both Celery workers ({sorted(hosts)}; mapped DAG on {sorted(mapped)})",
+        )
+
+    # 6. One submission per video, nothing cancelled on the main emulator.
+    counts = submissions_by_prompt(args.emulator)
+    Check.that(
+        bool(counts) and max(counts.values()) == 1, f"one submission per video: {dict(counts)}"
+    )
+    expected_videos = 1 + 1 + 1 + 3 + 1 + 1 + 2
+    Check.that(sum(counts.values()) == expected_videos, f"{expected_videos} videos submitted")
+    main_cancels = [r for r in emulator_requests(args.emulator) if r["route"] == "cancel"]
+    Check.that(not main_cancels, "nothing was cancelled by the triggerer restart or timeouts")
+
+    # 7. Deferred tasks went through the triggerer, which never blocked its loop.
+    key = ("bailian_wait_deferrable", runs["bailian_wait_deferrable"], "generate")
+    Check.that(
+        "deferred" in seen.get(key, set()), f"the deferrable wait was DEFERRED ({seen.get(key)})"
+    )
+    waits = trigger_logs(args.work, "bailian_wait_deferrable")
+    Check.that(
+        "next check in" in waits and "trigger completed" in waits,
+        "the triggerer ran the wait (its trigger log shows BailianTaskTrigger polling)",
+    )
+    triggerer_logs = read_log(args.work, "triggerer") + read_log(args.work, "triggerer-2")
+    blocked = [
+        line
+        for line in triggerer_logs.splitlines()
+        if "was blocked for" in line or "blocked the event loop" in line or "Executing <" in line
+    ]
+    Check.that(not blocked, f"no trigger blocked the event loop ({blocked[:2]})")
+
+    # 8. The token is nowhere: log files, XComs, rendered fields.
+    leaks = []
+    for path in args.work.rglob("*"):
+        if path.is_file() and path.suffix in (".log", ".json", "") and path.stat().st_size < 50e6:
+            if "passwords" in path.name or "/pg/" in str(path):
+                continue
+            try:
+                if args.token in path.read_text(errors="ignore"):
+                    leaks.append(str(path))
+            except OSError:
+                pass
+    Check.that(not leaks, f"the token is in no log file ({leaks[:3]})")
+    api_text = ""
+    for dag_id, run_id in [*runs.items(), ("bailian_e2e_worker_wait", worker_run)]:
+        api_text += json.dumps(af.xcoms(dag_id, run_id))
+        api_text += json.dumps(af.task_instances(dag_id, run_id))
+    Check.that(
+        "video_url" in api_text and args.token not in api_text,
+        "the token is in no XCom or rendered template (REST API)",
+    )
+
+    # 9. The UI, in a browser.
+    link_run = runs["bailian_wait_deferrable"]
+    video = af.get(
+        f"/dags/bailian_wait_deferrable/dagRuns/{link_run}/taskInstances/generate"
+        "/xcomEntries/video_url"
+    )["value"]
+    browser = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("e2e_browser.py")),
+            "--base-url",
+            args.api,
+            "--username",
+            "admin",
+            "--password",
+            args.password,
+            "--dag-id",
+            "bailian_wait_deferrable",
+            "--run-id",
+            link_run,
+            "--task-id",
+            "generate",
+            "--expect-video-url",
+            str(video),
+            "--screenshots",
+            args.browser_out,
+        ],
+        timeout=240,
+    )
+    Check.that(browser.returncode == 0, "the UI checks passed in headless Chromium")
+
+    print(f"{len(Check.failures)} failed checks in {time.time() - started:.0f} s", flush=True)
+    return 1 if Check.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

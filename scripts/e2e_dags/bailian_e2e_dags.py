@@ -1,0 +1,58 @@
+"""DAGs that only the end-to-end deployment check runs (scripts/e2e.sh).
+
+Each uses its own connection so the check can give it an emulator with the behaviour
+it needs: ``bailian_pending`` (tasks stay PENDING), ``bailian_running`` (tasks stay
+RUNNING), ``bailian_default`` (scaled-down real timings).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_bailian.operators.text2video import BailianText2VideoOperator
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def _dag(dag_id: str) -> DAG:
+    return DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["bailian-e2e"])
+
+
+with _dag("bailian_e2e_worker_wait") as worker_wait:
+    # Waits in the worker, so a SIGKILL of that worker is a real crash mid-wait.
+    BailianText2VideoOperator(
+        task_id="generate",
+        prompt="e2e: a worker that dies while it waits",
+        size="1280*720",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=1,
+        retries=2,
+        retry_delay=timedelta(seconds=2),
+    )
+
+with _dag("bailian_e2e_deferred") as deferred:
+    BailianText2VideoOperator(
+        task_id="generate",
+        prompt="e2e: {{ dag_run.conf.get('prompt', 'a deferred wait') }}",
+        size="1280*720",
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=1,
+    )
+
+for name in ("pending", "running"):
+    with _dag(f"bailian_e2e_mark_failed_{name}") as mark_failed:
+        BailianText2VideoOperator(
+            task_id="generate",
+            bailian_conn_id=f"bailian_{name}",
+            prompt=f"e2e: a {name} task whose user gives up",
+            size="1280*720",
+            wait_for_completion=True,
+            deferrable=True,
+            poll_interval=1,
+        )
+    globals()[f"mark_failed_{name}"] = mark_failed
