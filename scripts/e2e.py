@@ -321,8 +321,9 @@ def main() -> int:
             for ti in af.task_instances("bailian_mapped_prompts", runs["bailian_mapped_prompts"])
         }
         Check.that(
-            {"e2e-worker-1", "e2e-worker-2"} <= hosts,
-            f"tasks ran on both Celery workers ({sorted(hosts)}; mapped DAG on {sorted(mapped)})",
+            {"e2e-worker-1", "e2e-worker-2"} <= mapped,
+            f"the mapped-prompts DAG ran on both Celery workers ({sorted(mapped)}; "
+            f"all runs on {sorted(hosts)})",
         )
 
     # 6. One submission per video, nothing cancelled on the main emulator.

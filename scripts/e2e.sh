@@ -126,7 +126,7 @@ export BAILIAN_VIDEO_DIR="$WORK/videos"
 if [ "$EXECUTOR" = celery ]; then
   export AIRFLOW__CORE__EXECUTOR=CeleryExecutor
   export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
-  export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
+  export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
   export AIRFLOW__CELERY__WORKER_CONCURRENCY=8
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$LOGS/redis.log" 2>&1 &
   pids+=($!)
