@@ -340,6 +340,29 @@ class BailianProtocol:
         return lowered.get("x-request-id") or lowered.get("x-dashscope-request-id")
 
 
+# ---- decisions shared by the sync hook and the async trigger -------------------------------
+CANCELLED_MESSAGE = "Bailian task %s was PENDING and has been cancelled (no charge)"
+
+
+def refuse_cancel_reason(result: TaskResult, protocol: BailianProtocol) -> str | None:
+    """Why stopping an Airflow task must leave this Bailian task alone; ``None`` = cancel it.
+
+    Only a PENDING task can be cancelled (and cancelling it is free); a RUNNING one goes on
+    and is billed if it succeeds. The gateway style has no cancel endpoint.
+    """
+    if result.status is not TaskStatus.PENDING:
+        return (
+            f"Bailian task {result.task_id} is {result.status.value}: not cancelled (only a "
+            "PENDING task can be); it goes on and is billed if it succeeds"
+        )
+    if not protocol.can_cancel:
+        return (
+            f"Bailian task {result.task_id} is PENDING but the {protocol.style.value} API style "
+            "cannot cancel it"
+        )
+    return None
+
+
 # ---- retry classification (shared by the sync hook and the async trigger) ------------------
 def is_transient(error: BaseException) -> bool:
     """May a read-only request (query, list) be repeated after this error?"""

@@ -25,7 +25,14 @@ from airflow_provider_bailian.exceptions import (
 )
 from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
 from airflow_provider_bailian.models import Submission, TaskResult, TaskStatus, Text2VideoRequest
-from airflow_provider_bailian.protocol import HttpAnswer, HttpRequest, is_throttled, is_transient
+from airflow_provider_bailian.protocol import (
+    CANCELLED_MESSAGE,
+    HttpAnswer,
+    HttpRequest,
+    is_throttled,
+    is_transient,
+    refuse_cancel_reason,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -242,24 +249,12 @@ class BailianHook(BaseHook):
         outcome is logged, and nothing here raises (it runs on the way out).
         """
         try:
-            result = self.get_task(task_id)
-            if result.status is not TaskStatus.PENDING:
-                self.log.info(
-                    "Bailian task %s is %s: not cancelled (only a PENDING task can be); "
-                    "it goes on and is billed if it succeeds",
-                    task_id,
-                    result.status.value,
-                )
-                return False
-            if not self.protocol.can_cancel:
-                self.log.warning(
-                    "Bailian task %s is PENDING but the %s API style cannot cancel it",
-                    task_id,
-                    self.settings.style.value,
-                )
+            reason = refuse_cancel_reason(self.get_task(task_id), self.protocol)
+            if reason:
+                self.log.info(reason)
                 return False
             self.cancel_task(task_id)
-            self.log.info("Bailian task %s was PENDING and has been cancelled (no charge)", task_id)
+            self.log.info(CANCELLED_MESSAGE, task_id)
             return True
         except BailianError as exc:
             self.log.warning("Could not cancel Bailian task %s: %s", task_id, exc)

@@ -23,7 +23,11 @@ from airflow_provider_bailian.exceptions import BailianError
 from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
 from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS, PollPolicy
-from airflow_provider_bailian.protocol import is_transient
+from airflow_provider_bailian.protocol import (
+    CANCELLED_MESSAGE,
+    is_transient,
+    refuse_cancel_reason,
+)
 
 
 class BailianTaskTrigger(BaseTrigger):
@@ -180,20 +184,11 @@ class BailianTaskTrigger(BaseTrigger):
         task_id = self.bailian_task_id
         try:
             client = await BailianAsyncClient.from_conn_id(self.bailian_conn_id)
-            result = await client.get_task(task_id)
-            if result.status is not TaskStatus.PENDING:
-                self.log.info(
-                    "Bailian task %s is %s: not cancelled (only a PENDING task can be); it goes on",
-                    task_id,
-                    result.status.value,
-                )
-                return
-            if not client.protocol.can_cancel:
-                self.log.warning(
-                    "Bailian task %s is PENDING but this API style cannot cancel it", task_id
-                )
+            reason = refuse_cancel_reason(await client.get_task(task_id), client.protocol)
+            if reason:
+                self.log.info(reason)
                 return
             await client.cancel_task(task_id)
-            self.log.info("Bailian task %s was PENDING and has been cancelled (no charge)", task_id)
+            self.log.info(CANCELLED_MESSAGE, task_id)
         except BailianError as exc:
             self.log.warning("Could not cancel Bailian task %s: %s", task_id, exc)
