@@ -85,6 +85,14 @@ def airflow_db() -> Iterator[Path]:
     shutil.rmtree(_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_trigger_settings() -> None:
+    """Tests reuse connection ids for different emulators: forget settings triggers cached."""
+    from airflow_provider_bailian.hooks import bailian_async
+
+    bailian_async._settings.clear()
+
+
 @pytest.fixture
 def emulator() -> Iterator[Any]:
     """A fresh emulator per test that accepts only FAKE_KEY."""

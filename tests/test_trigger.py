@@ -138,9 +138,18 @@ def test_serialize_round_trips_without_the_token(conn: str) -> None:
 
 
 def test_many_triggers_share_one_client_and_one_rate_limit(
-    emulator: Any, make_conn: Any, caplog: pytest.LogCaptureFixture
+    emulator: Any, make_conn: Any, caplog: pytest.LogCaptureFixture, monkeypatch: Any
 ) -> None:
     make_conn("shared", emulator.base_url, query_rate_limit=40)
+    reads: list[str] = []
+    real_read = bailian_async.aget_connection
+
+    async def counting_read(conn_id: str) -> Any:
+        reads.append(conn_id)
+        return await real_read(conn_id)
+
+    monkeypatch.setattr(bailian_async, "aget_connection", counting_read)
+    monkeypatch.setattr(bailian_async, "_settings", {})
     task_ids = [_submit("shared") for _ in range(20)]
 
     async def main() -> tuple[list[dict[str, Any]], int]:
@@ -159,6 +168,7 @@ def test_many_triggers_share_one_client_and_one_rate_limit(
         loop.close()
     assert [e["status"] for e in events] == ["success"] * 20
     assert client_count == 1
+    assert reads == ["shared"]  # 20 triggers, one connection read
     # 40 queries/s shared by all 20 waits: evenly spaced, never a burst above the rate.
     times = sorted(r["time"] for r in emulator.requests if r["route"] == "query")
     gaps = sorted(b - a for a, b in itertools.pairwise(times))

@@ -34,6 +34,14 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.A
     weakref.WeakKeyDictionary()
 )
 _limiters: dict[str, QueryRateLimiter] = {}
+#: Connection settings read by a trigger, reused by the triggers of the process for a few
+#: seconds: a thousand waits starting together read the connection once, not a thousand
+#: times, and an edited connection is seen by the next trigger that starts after that.
+SETTINGS_TTL = 5.0
+_settings: dict[str, tuple[float, BailianSettings]] = {}
+_settings_reads: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, asyncio.Task[BailianSettings]]
+] = weakref.WeakKeyDictionary()
 
 
 class QueryRateLimiter:
@@ -97,6 +105,30 @@ async def shared_http_client(settings: BailianSettings) -> httpx.AsyncClient:
     return client
 
 
+async def _read_settings(conn_id: str) -> BailianSettings:
+    conn = await aget_connection(conn_id)
+    if conn.password:
+        await amask_secret(conn.password)
+    settings = BailianSettings.from_connection(conn)
+    _settings[conn_id] = (time.monotonic() + SETTINGS_TTL, settings)
+    return settings
+
+
+async def connection_settings(conn_id: str) -> BailianSettings:
+    """The connection's settings: cached for ``SETTINGS_TTL`` s, and read once however many
+    triggers ask at the same moment."""
+    cached = _settings.get(conn_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    loop = asyncio.get_running_loop()
+    reads = _settings_reads.setdefault(loop, {})
+    read = reads.get(conn_id)
+    if read is None:
+        read = reads[conn_id] = loop.create_task(_read_settings(conn_id))
+        read.add_done_callback(lambda _: reads.pop(conn_id, None))
+    return await asyncio.shield(read)
+
+
 class BailianAsyncClient:
     """Async twin of the hook's read operations, for triggers."""
 
@@ -107,11 +139,8 @@ class BailianAsyncClient:
 
     @classmethod
     async def from_conn_id(cls, conn_id: str) -> BailianAsyncClient:
-        """Read the connection with Airflow's async API (never blocking the loop)."""
-        conn = await aget_connection(conn_id)
-        if conn.password:
-            await amask_secret(conn.password)
-        return cls(BailianSettings.from_connection(conn))
+        """A client for a connection, read with Airflow's async API (never blocking the loop)."""
+        return cls(await connection_settings(conn_id))
 
     async def _send(self, request: HttpRequest) -> HttpAnswer:
         await self.limiter.acquire()
