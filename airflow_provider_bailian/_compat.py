@@ -6,9 +6,10 @@ versions costs one ``try``/``except`` per name instead of one per module.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.util
+from typing import TYPE_CHECKING, Any
 
-try:  # Airflow 3.x: the task SDK
+if TYPE_CHECKING:
     from airflow.sdk import (
         BaseHook,
         BaseOperator,
@@ -18,18 +19,31 @@ try:  # Airflow 3.x: the task SDK
         conf,
     )
 
-    AIRFLOW_V3 = True
-except ImportError:  # Airflow 2.11
-    from airflow.configuration import conf  # type: ignore[no-redef]
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
-    from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef]
-    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
-    from airflow.sensors.base import (  # type: ignore[no-redef]
-        BaseSensorOperator,
-        PokeReturnValue,
-    )
+AIRFLOW_V3 = importlib.util.find_spec("airflow.sdk") is not None
 
-    AIRFLOW_V3 = False
+#: Base classes by name: (Airflow 3.x module, Airflow 2.11 module). Resolved on first use
+#: (``__getattr__`` below), so a module that needs only the exceptions, such as the
+#: trigger's, does not load the operator machinery into the triggerer.
+_LAZY: dict[str, tuple[str, str]] = {
+    "BaseHook": ("airflow.sdk", "airflow.hooks.base"),
+    "BaseOperator": ("airflow.sdk", "airflow.models.baseoperator"),
+    "BaseOperatorLink": ("airflow.sdk", "airflow.models.baseoperatorlink"),
+    "BaseSensorOperator": ("airflow.sdk", "airflow.sensors.base"),
+    "PokeReturnValue": ("airflow.sdk", "airflow.sensors.base"),
+    "conf": ("airflow.sdk", "airflow.configuration"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(_LAZY[name][0 if AIRFLOW_V3 else 1])
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 try:
     from airflow.sdk.exceptions import (
@@ -76,6 +90,10 @@ def mask_secret(secret: str, name: str | None = None) -> None:
     _mask(secret, name)
 
 
+def _base_hook() -> Any:
+    return __getattr__("BaseHook")
+
+
 async def amask_secret(secret: str) -> None:
     """``mask_secret`` from a coroutine (Airflow 3's async twin talks to the supervisor)."""
     if not secret:
@@ -88,19 +106,43 @@ async def amask_secret(secret: str) -> None:
     await _amask(secret)
 
 
+_connection_lookup_warm = False
+
+
+def _warm_connection_lookup() -> None:
+    """Airflow 3 imports and builds its secrets backends on the first connection read, in
+    plain synchronous code (about 0.2 s). Run that first time in a thread, not in the
+    triggerer's event loop, where it would stall every other trigger."""
+    try:
+        import asgiref.sync  # noqa: F401
+        from airflow.sdk.execution_time.cache import SecretCache  # noqa: F401
+        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+
+        ensure_secrets_backend_loaded()
+    except Exception:  # only a warm-up: the real read below reports any problem
+        pass
+
+
 async def aget_connection(conn_id: str) -> Any:
     """Read a connection without blocking the event loop, on either Airflow version."""
-    getter = getattr(BaseHook, "aget_connection", None)
+    global _connection_lookup_warm
+    base_hook = _base_hook()
+    getter = getattr(base_hook, "aget_connection", None)
     if getter is not None:
+        if not _connection_lookup_warm:
+            import asyncio
+
+            await asyncio.to_thread(_warm_connection_lookup)
+            _connection_lookup_warm = True
         return await getter(conn_id)
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(BaseHook.get_connection)(conn_id)
+    return await sync_to_async(base_hook.get_connection)(conn_id)
 
 
 def default_deferrable() -> bool:
     """Airflow's ``[operators] default_deferrable``, read when an operator is built."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+    return __getattr__("conf").getboolean("operators", "default_deferrable", fallback=False)
 
 
 def object_storage_path(value: Any) -> Any:
