@@ -44,6 +44,9 @@ if ! "$VENV/bin/python" -c "import psycopg2, asyncpg, playwright" 2>/dev/null \
 fi
 PY="$ROOT/$VENV/bin/python"
 AF="$ROOT/$VENV/bin/airflow"
+# Byte-compile the provider as a wheel install would: otherwise the triggerer compiles it
+# inside its event loop when it first loads the trigger class.
+PYTHONDONTWRITEBYTECODE= "$PY" -m compileall -q "$ROOT/airflow_provider_bailian" >/dev/null
 
 # ---- work area, ports -----------------------------------------------------------------
 WORK="$(mktemp -d /tmp/bailian-e2e.XXXXXX)"
