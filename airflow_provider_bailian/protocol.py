@@ -22,6 +22,7 @@ from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
     BailianAPIError,
     BailianError,
+    BailianTransportError,
 )
 from airflow_provider_bailian.models import (
     Submission,
@@ -212,6 +213,22 @@ class BailianProtocol:
         """Remove the token from any text that may end up in a message."""
         return text.replace(self.api_key, "***") if self.api_key else text
 
+    def transport_error(
+        self, request: HttpRequest, exc: BaseException, *, sent: bool
+    ) -> BailianTransportError:
+        """One message for a request that got no answer, whichever HTTP library failed."""
+        text = str(exc)
+        if len(text) > 200:
+            text = text[:200] + "..."
+        where = request.url.split("?")[0]
+        err = BailianTransportError(
+            self.scrub(
+                f"{request.operation} request to {where} failed: {type(exc).__name__}: {text}"
+            )
+        )
+        err.request_sent = sent
+        return err
+
     def parse_submission(self, answer: HttpAnswer) -> Submission:
         """A submission's answer: the task id, or an error saying whether a task may exist."""
         if not 200 <= answer.status < 300:
@@ -366,8 +383,6 @@ def refuse_cancel_reason(result: TaskResult, protocol: BailianProtocol) -> str |
 # ---- retry classification (shared by the sync hook and the async trigger) ------------------
 def is_transient(error: BaseException) -> bool:
     """May a read-only request (query, list) be repeated after this error?"""
-    from airflow_provider_bailian.exceptions import BailianTransportError
-
     if isinstance(error, BailianTransportError):
         return True
     if isinstance(error, BailianAPIError):

@@ -323,19 +323,7 @@ class BailianHook(BaseHook):
         if url is None:
             if not task_id:
                 raise BailianError("download_video needs a task_id or a url")
-            result = self.get_task(task_id)
-            if result.status is not TaskStatus.SUCCEEDED or not result.video_url:
-                raise BailianTaskFailedError(
-                    f"Bailian task {task_id} has no video to download: "
-                    + (
-                        result.describe_failure()
-                        if result.status.is_terminal
-                        else result.status.value
-                    ),
-                    code=result.code,
-                    task_id=task_id,
-                )
-            url = result.video_url
+            url = self.get_finished_task(task_id).video_url
         for secret in url_secrets(url):
             mask_secret(secret)
         s = self.settings
@@ -349,6 +337,18 @@ class BailianHook(BaseHook):
             retry_wait=s.retry_min_wait,
         )
         return done.path
+
+    def get_finished_task(self, task_id: str) -> TaskResult:
+        """The task's result, which must be SUCCEEDED with a video; raises otherwise."""
+        result = self.get_task(task_id)
+        if result.status is not TaskStatus.SUCCEEDED or not result.video_url:
+            reason = result.describe_failure() if result.status.is_terminal else result.status.value
+            raise BailianTaskFailedError(
+                f"Bailian task {task_id} has no video to download: {reason}",
+                code=result.code,
+                task_id=task_id,
+            )
+        return result
 
     @cached_property
     def _download_session(self) -> requests.Session:
@@ -424,13 +424,7 @@ def _transport_error(
         sent = False
     elif isinstance(exc, requests.exceptions.ConnectionError):
         sent = not _never_connected(exc)
-    kind = type(exc).__name__
-    where = request.url.split("?")[0]
-    err = BailianTransportError(
-        protocol.scrub(f"{request.operation} request to {where} failed: {kind}: {_short(exc)}")
-    )
-    err.request_sent = sent
-    return err
+    return protocol.transport_error(request, exc, sent=sent)
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -451,8 +445,3 @@ def _never_connected(exc: BaseException) -> bool:
         stack.extend([getattr(cur, "reason", None), cur.__cause__, cur.__context__])
         stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
     return False
-
-
-def _short(exc: BaseException, limit: int = 200) -> str:
-    text = str(exc)
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -23,7 +23,6 @@ import httpx
 
 from airflow_provider_bailian._compat import aget_connection, amask_secret
 from airflow_provider_bailian.connection import BailianSettings
-from airflow_provider_bailian.exceptions import BailianTransportError
 from airflow_provider_bailian.protocol import HttpAnswer, HttpRequest
 
 if TYPE_CHECKING:
@@ -154,14 +153,8 @@ class BailianAsyncClient:
                 params=request.params,
             )
         except httpx.HTTPError as exc:
-            err = BailianTransportError(
-                self.protocol.scrub(
-                    f"{request.operation} request to {request.url.split('?')[0]} failed: "
-                    f"{type(exc).__name__}: {exc}"
-                )
-            )
-            err.request_sent = not isinstance(exc, httpx.ConnectError)
-            raise err from None
+            sent = not isinstance(exc, httpx.ConnectError)
+            raise self.protocol.transport_error(request, exc, sent=sent) from None
         return HttpAnswer(
             status=resp.status_code,
             body=resp.content,

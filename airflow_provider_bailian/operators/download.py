@@ -55,16 +55,7 @@ class BailianDownloadVideoOperator(BaseOperator):
         return BailianHook(bailian_conn_id=self.bailian_conn_id)
 
     def execute(self, context: Any) -> str:
-        from airflow_provider_bailian.exceptions import BailianTaskFailedError
-        from airflow_provider_bailian.models import TaskStatus
-
-        result = self.hook.get_task(self.bailian_task_id)
-        if result.status is not TaskStatus.SUCCEEDED or not result.video_url:
-            raise BailianTaskFailedError(
-                f"Bailian task {self.bailian_task_id} has no video to download ({result.status.value})",
-                code=result.code,
-                task_id=self.bailian_task_id,
-            )
+        result = self.hook.get_finished_task(self.bailian_task_id)
         path = self.hook.download_video(url=result.video_url, destination=self.destination)
         context["ti"].xcom_push(key=XCOM_VIDEO_PATH, value=path)
         record_asset_events(context, self.outlets, result, model=None)

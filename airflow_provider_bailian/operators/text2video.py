@@ -402,7 +402,8 @@ class BailianText2VideoOperator(BaseOperator):
             result.actual_prompt or result.orig_prompt or "(not reported)",
         )
         if self.download_to:
-            path = self.hook.download_video(result.task_id, destination=self.download_to)
+            # The result already holds the signed URL: no second status query.
+            path = self.hook.download_video(url=result.video_url, destination=self.download_to)
             ti.xcom_push(key=XCOM_VIDEO_PATH, value=path)
             record_asset_events(context, self.outlets, result, self.model)
         if ledger is not None:
