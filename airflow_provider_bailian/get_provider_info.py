@@ -83,6 +83,8 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Alibaba Cloud Bailian",
                 "python-modules": [
                     "airflow_provider_bailian.operators.text2video",
+                    "airflow_provider_bailian.operators.image2video",
+                    "airflow_provider_bailian.operators.reference2video",
                     "airflow_provider_bailian.operators.download",
                 ],
             }

@@ -14,11 +14,38 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_provider_bailian.models import Usage, VideoRequest, get_model_spec
+from airflow_provider_bailian.models import (
+    Usage,
+    VideoRequest,
+    get_model_spec,
+    silent_price_name,
+)
 
 ANY_TIER = "*"
 _RECENT_CN = {"720P": 0.6, "1080P": 1.0}
 _RECENT_INTL = {"720P": 0.733924, "1080P": 1.100886}
+_FLASH_22_CN = {"480P": 0.10, "720P": 0.20, "1080P": 0.48}
+
+# Image and reference modes (sections 11-13): list prices from the price page as quoted by
+# resellers [?], except the wan2.1 USD prices, which Alibaba publishes. Override them
+# with `prices` when your bill says otherwise. The international table has no image-mode
+# prices in CNY (Alibaba publishes wanx2.1-i2v-turbo $0.036/s and wanx2.1-i2v-plus $0.10/s):
+# there, give `prices` (e.g. {"currency": "USD", "wanx2.1-i2v-plus": {"*": 0.10}}).
+_IMAGE_MODES_CN: dict[str, Any] = {
+    "wan2.7-i2v": _RECENT_CN,
+    "wan2.6-i2v": _RECENT_CN,
+    "wan2.6-i2v-flash": {"720P": 0.3, "1080P": 0.5},
+    silent_price_name("wan2.6-i2v-flash"): {"720P": 0.15, "1080P": 0.25},
+    "wan2.5-i2v-preview": {"480P": 0.3, "720P": 0.6, "1080P": 1.0},
+    "wan2.2-i2v-flash": _FLASH_22_CN,
+    "wan2.2-i2v-plus": {"480P": 0.14, "1080P": 0.70},
+    "wanx2.1-i2v-turbo": {ANY_TIER: 0.24},
+    "wanx2.1-i2v-plus": {ANY_TIER: 0.70},
+    "wan2.2-kf2v-flash": _FLASH_22_CN,
+    "wanx2.1-kf2v-plus": {ANY_TIER: 0.70},
+    "wan2.6-r2v": _RECENT_CN,
+    "wan2.6-r2v-flash": _RECENT_CN,
+}
 
 #: List prices per second of video, by billing region (CNY).
 PRICE_TABLES: dict[str, dict[str, Any]] = {
@@ -31,6 +58,7 @@ PRICE_TABLES: dict[str, dict[str, Any]] = {
         "wan2.2-t2v-plus": {"480P": 0.14, "1080P": 0.70},
         "wanx2.1-t2v-turbo": {ANY_TIER: 0.24},
         "wanx2.1-t2v-plus": {ANY_TIER: 0.70},
+        **_IMAGE_MODES_CN,
     },
     "international": {
         "currency": "CNY",
@@ -102,18 +130,28 @@ class PriceTable:
         return None
 
     def estimate(self, request: VideoRequest) -> CostEstimate | None:
-        """Before submitting: the model's duration and resolution tier (set or default)."""
-        return self._cost(request.model, request.billed_tier, float(request.effective_duration))
+        """Before submitting: the model's duration and resolution tier (set or default).
+
+        Reference videos add their billed input seconds (an upper bound: 5 s in total).
+        """
+        seconds = float(request.effective_duration) + request.billed_input_seconds
+        return self._cost(request.model, request.billed_tier, seconds, request.price_name)
 
     def actual(self, model: str, usage: Usage | None) -> CostEstimate | None:
-        """After the video: the seconds and resolution Bailian reports in ``usage``."""
+        """After the video: the seconds (output and billed input) and tier in ``usage``."""
         if usage is None or usage.video_seconds is None:
             return None
         count = usage.video_count or 1
-        return self._cost(model, usage.tier, usage.video_seconds * count)
+        seconds = usage.video_seconds * count + (usage.input_video_seconds or 0.0)
+        silent = usage.raw.get("audio") is False
+        return self._cost(model, usage.tier, seconds, silent_price_name(model) if silent else model)
 
-    def _cost(self, model: str, tier: str | None, seconds: float) -> CostEstimate | None:
-        found = self.per_second(model, tier)
+    def _cost(
+        self, model: str, tier: str | None, seconds: float, price_name: str | None = None
+    ) -> CostEstimate | None:
+        found = self.per_second(price_name or model, tier)
+        if found is None and price_name and price_name != model:
+            found = self.per_second(model, tier)
         if found is None:
             return None
         price, currency, source = found

@@ -18,11 +18,19 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from airflow_provider_bailian.capabilities import (
+    ENDPOINT_IMAGE2VIDEO,
+    ENDPOINT_VIDEO,
+    SHAPE_IMG_URL,
+    SHAPE_PROMPT,
+    SHAPE_REFERENCES,
+)
 from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
     BailianAPIError,
     BailianError,
     BailianTransportError,
+    BailianValidationError,
 )
 from airflow_provider_bailian.models import (
     Submission,
@@ -68,6 +76,26 @@ TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 GATEWAY_SUBMIT_PATH = "/task/bailian/text2video"
 DASHSCOPE_SUBMIT_PATH = "/api/v1/services/aigc/video-generation/video-synthesis"
+DASHSCOPE_IMAGE2VIDEO_PATH = "/api/v1/services/aigc/image2video/video-synthesis"
+DASHSCOPE_UPLOAD_PATH = "/api/v1/uploads"
+OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
+
+#: DashScope submission path by the capability table's endpoint.
+DASHSCOPE_PATHS = {
+    ENDPOINT_VIDEO: DASHSCOPE_SUBMIT_PATH,
+    ENDPOINT_IMAGE2VIDEO: DASHSCOPE_IMAGE2VIDEO_PATH,
+}
+#: Gateway route by the table's input shape; kf2v and wan2.7's media shape have none (§15).
+GATEWAY_PATHS = {
+    SHAPE_PROMPT: GATEWAY_SUBMIT_PATH,
+    SHAPE_IMG_URL: "/task/bailian/image2video",
+    SHAPE_REFERENCES: "/task/bailian/ref2video",
+}
+#: Parameters the gateway requires on a route, filled with the model's default when unset.
+GATEWAY_REQUIRED: dict[str, tuple[str, ...]] = {
+    SHAPE_IMG_URL: ("resolution", "duration"),
+    SHAPE_REFERENCES: ("size", "duration"),
+}
 
 
 def resolve_region(region: str | None) -> str:
@@ -163,14 +191,91 @@ class BailianProtocol:
         return f"/api/v1/tasks/{tid}" if self.style is ApiStyle.DASHSCOPE else f"/task/{tid}"
 
     def submit(self, request: VideoRequest) -> HttpRequest:
-        path = DASHSCOPE_SUBMIT_PATH if self.style is ApiStyle.DASHSCOPE else GATEWAY_SUBMIT_PATH
+        """The submission of any mode: the model's row picks the endpoint and the body shape.
+
+        Raises ``BailianValidationError`` (nothing sent) when this API style has no route
+        for the model, or the route requires a field the request leaves out.
+        """
+        route = request.route
+        body = request.to_body()
+        headers = self._headers(submit=True)
+        if self.style is ApiStyle.DASHSCOPE:
+            path = DASHSCOPE_PATHS[route.endpoint]
+            if any(isinstance(v, str) and v.startswith("oss://") for v in request.media_values()):
+                headers[OSS_RESOLVE_HEADER] = "enable"
+        else:
+            path = self._gateway_path(request, body)
+        return HttpRequest("POST", self.base_url + path, headers, json=body, operation="submit")
+
+    def _gateway_path(self, request: VideoRequest, body: dict[str, Any]) -> str:
+        route = request.route
+        path = GATEWAY_PATHS.get(route.shape) if route.endpoint == ENDPOINT_VIDEO else None
+        if path is None:
+            routed = [s.name for s in _gateway_models(request.MODES)]
+            raise BailianValidationError(
+                [
+                    (
+                        "model",
+                        request.model,
+                        f"a model the gateway API style has a route for ({', '.join(routed)}); "
+                        f"{request.model} ({route.mode}, {route.shape}) needs the dashscope "
+                        "API style",
+                    )
+                ]
+            )
+        if route.shape == SHAPE_IMG_URL and not body["input"].get("prompt"):
+            raise BailianValidationError(
+                [("prompt", None, "a non-empty text: the gateway API style requires it here")]
+            )
+        spec = request.spec
+        params = body.setdefault("parameters", {})
+        for name in GATEWAY_REQUIRED.get(route.shape, ()):
+            if params.get(name) is None and spec is not None:
+                default = {
+                    "resolution": spec.default_resolution,
+                    "size": spec.default_size,
+                    "duration": request.effective_duration,
+                }[name]
+                if default is not None:
+                    params[name] = default
+        return path
+
+    def upload_policy(self, model: str) -> HttpRequest:
+        """Step 1 of a temporary-file upload (§14): the signed form for this model."""
+        self._require_dashscope("upload local files (upload_local_files=True)")
         return HttpRequest(
-            "POST",
-            self.base_url + path,
-            self._headers(submit=True),
-            json=request.to_body(),
-            operation="submit",
+            "GET",
+            self.base_url + DASHSCOPE_UPLOAD_PATH,
+            self._headers(),
+            params={"action": "getPolicy", "model": model},
+            operation="upload policy",
         )
+
+    def upload_form(
+        self, answer: HttpAnswer, file_name: str, content_type: str
+    ) -> tuple[str, dict[str, str], str]:
+        """Step 2: (upload host, form fields, ``oss://`` URL) from the policy answer.
+
+        The form goes to the storage host without the API key; the file part goes last.
+        """
+        data = self.parse_ok(answer, operation="upload policy")
+        policy = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(policy, dict) or not policy.get("upload_host"):
+            raise BailianAPIError(
+                f"Unreadable upload policy answer: {self._snippet(answer)}", status=answer.status
+            )
+        key = f"{str(policy.get('upload_dir', '')).rstrip('/')}/{file_name}".lstrip("/")
+        fields = {
+            "OSSAccessKeyId": str(policy.get("oss_access_key_id", "")),
+            "Signature": str(policy.get("signature", "")),
+            "policy": str(policy.get("policy", "")),
+            "key": key,
+            "x-oss-object-acl": str(policy.get("x_oss_object_acl", "private")),
+            "x-oss-forbid-overwrite": str(policy.get("x_oss_forbid_overwrite", "true")),
+            "success_action_status": "200",
+            "x-oss-content-type": content_type,
+        }
+        return str(policy["upload_host"]), fields, f"oss://{key}"
 
     def query(self, task_id: str) -> HttpRequest:
         return HttpRequest("GET", self.base_url + self._task_path(task_id), self._headers())
@@ -199,6 +304,11 @@ class BailianProtocol:
 
     @property
     def can_cancel(self) -> bool:
+        return self.style is ApiStyle.DASHSCOPE
+
+    @property
+    def can_upload(self) -> bool:
+        """Only DashScope has the temporary-file upload (and resolves ``oss://`` inputs)."""
         return self.style is ApiStyle.DASHSCOPE
 
     def _require_dashscope(self, what: str) -> None:
@@ -416,3 +526,12 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
         return max(0.0, when - (now if now is not None else time.time()))
     except (TypeError, ValueError):
         return None
+
+
+def _gateway_models(modes: tuple[str, ...]) -> list[Any]:
+    """The models of these modes that the gateway style can route."""
+    from airflow_provider_bailian.capabilities import models_of
+
+    return [
+        s for s in models_of(*modes) if s.endpoint == ENDPOINT_VIDEO and s.shape in GATEWAY_PATHS
+    ]

@@ -21,6 +21,7 @@ from airflow_provider_bailian.exceptions import (
     BailianError,
     BailianTaskFailedError,
     BailianTransportError,
+    BailianValidationError,
     BailianWaitTimeoutError,
 )
 from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     import requests
     from tenacity import RetryCallState
 
+    from airflow_provider_bailian.models import LocalImage
     from airflow_provider_bailian.polling import PollPolicy
     from airflow_provider_bailian.pricing import CostEstimate, PriceTable
     from airflow_provider_bailian.protocol import BailianProtocol
@@ -190,17 +192,19 @@ class BailianHook(BaseHook):
             raise TypeError("pass either a Text2VideoRequest or its fields, not both")
         return self.submit_video(request)
 
-    def submit_video(self, request: VideoRequest) -> Submission:
+    def submit_video(
+        self, request: VideoRequest, *, upload_local_files: bool = False
+    ) -> Submission:
         """Validate and submit one generation task of any mode; never sent twice.
 
         The one submission path: the request's model decides the endpoint and body
-        (``protocol.py``). Raises ``BailianValidationError`` before sending anything
-        when a field is bad, ``BailianAmbiguousSubmissionError`` when the outcome is
-        unknown (not resent).
+        (``protocol.py``). Image inputs that are files are read and checked here
+        (``media.py``) and sent as data URIs, or uploaded first with
+        ``upload_local_files=True`` (DashScope style). Raises ``BailianValidationError``
+        before sending anything when a field is bad, ``BailianAmbiguousSubmissionError``
+        when the outcome is unknown (not resent).
         """
-        request, warnings = request.validated()
-        for warning in warnings:
-            self.log.warning(warning)
+        request = self.prepare_request(request, upload_local_files=upload_local_files)
         http = self.protocol.submit(request)
         started = time.monotonic()
         try:
@@ -233,6 +237,76 @@ class BailianHook(BaseHook):
             submission.request_id,
         )
         return submission
+
+    def prepare_request(
+        self, request: VideoRequest, *, upload_local_files: bool = False
+    ) -> VideoRequest:
+        """Validate, read and check file inputs, and upload them when asked: all before sending."""
+        from airflow_provider_bailian.media import (
+            has_local_images,
+            load_local_media,
+            upload_local_media,
+        )
+
+        request, warnings = request.validated()
+        for warning in warnings:
+            self.log.warning(warning)
+        request = load_local_media(request)
+        if upload_local_files and has_local_images(request):
+            if not self.protocol.can_upload:
+                raise BailianValidationError(
+                    [
+                        (
+                            "upload_local_files",
+                            True,
+                            f"False with the {self.settings.style.value} API style (it cannot "
+                            "resolve oss:// uploads); files are then sent as data URIs",
+                        )
+                    ]
+                )
+            request = upload_local_media(request, self.upload_file)
+        return request
+
+    def upload_file(self, image: LocalImage, model: str) -> str:
+        """Upload an image to Bailian's temporary storage (48 h, this model and account only).
+
+        Returns its ``oss://`` URL. The form goes to the storage host without the API key;
+        the object name holds the content hash, so a retried upload finds the same key.
+        """
+        from airflow_provider_bailian.media import upload_key_name
+
+        policy_request = self.protocol.upload_policy(model)
+        for attempt in self._retrying(what="upload policy request", submission=False):
+            with attempt:
+                answer = self._send(policy_request)
+                if not 200 <= answer.status < 300:
+                    raise self.protocol.error_from(answer, operation="upload policy")
+        host, form, oss_url = self.protocol.upload_form(answer, upload_key_name(image), image.mime)
+        files = {"file": (upload_key_name(image), image.data, image.mime)}
+        s = self.settings
+        for attempt in self._retrying(what=f"upload of {image.source}", submission=False):
+            with attempt:
+                try:
+                    resp = self._download_session.post(
+                        host, data=form, files=files, timeout=(s.connect_timeout, s.timeout)
+                    )
+                except _requests_error() as exc:
+                    raise self.protocol.transport_error(
+                        HttpRequest("POST", host, operation="upload"), exc, sent=True
+                    ) from None
+                # 409: the same content is already there under this key (no overwrite).
+                if not (200 <= resp.status_code < 300 or resp.status_code == 409):
+                    raise self.protocol.error_from(
+                        HttpAnswer(
+                            resp.status_code,
+                            resp.content,
+                            dict(resp.headers),
+                            resp.headers.get("Content-Type", ""),
+                        ),
+                        operation=f"upload of {image.source}",
+                    )
+        self.log.info("Uploaded %s to Bailian's temporary storage as %s", image.source, oss_url)
+        return oss_url
 
     def get_task(self, task_id: str) -> TaskResult:
         """The task's status and result, retried on transient failures (reads are safe)."""
@@ -381,7 +455,7 @@ class BailianHook(BaseHook):
 
     def estimate_cost(
         self,
-        request: Text2VideoRequest | None = None,
+        request: VideoRequest | None = None,
         *,
         prices: dict[str, Any] | None = None,
         **fields: Any,
@@ -461,3 +535,9 @@ def _never_connected(exc: BaseException) -> bool:
         stack.extend([getattr(cur, "reason", None), cur.__cause__, cur.__context__])
         stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
     return False
+
+
+def _requests_error() -> type[Exception]:
+    import requests
+
+    return requests.exceptions.RequestException

@@ -114,6 +114,8 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     #: Set by every subclass (a templated field there).
     model: str
+    #: Image modes: upload file inputs to Bailian's temporary storage instead of data URIs.
+    upload_local_files: bool = False
 
     def __init__(
         self,
@@ -168,18 +170,25 @@ class BailianVideoGenerationOperator(BaseOperator):
 
         return request_fingerprint(request.fingerprint_body(), self.bailian_conn_id)
 
-    def describe_request(self, request: VideoRequest) -> dict[str, Any]:
-        """The request body a dry run logs."""
-        return request.to_body()
+    def describe_request(self, request: VideoRequest) -> str:
+        """What a dry run logs: the route this connection would use and the body.
+
+        Raises, as a real run would, when the API style has no route for the model.
+        """
+        http = self.hook.protocol.submit(request)
+        body = json.dumps(_clip_data_uris(http.json), indent=2, ensure_ascii=False)
+        return f"{http.method} {http.url}\n{body}"
 
     # ---- execution ----------------------------------------------------------------------
     def execute(self, context: Any) -> str | None:
+        from airflow_provider_bailian.media import load_local_media
         from airflow_provider_bailian.reattach import SubmissionLedger
 
         ti = context["ti"]
         # Present from the start, so the "Bailian video" link never looks up a missing key.
         ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
-        request = self.build_request()
+        # Image files are read and checked here, at execute time (never at parse time).
+        request = load_local_media(self.build_request())
         estimate = self.hook.price_table(self.prices).estimate(request)
         self.log.info(
             "Estimated cost of this video: %s", estimate or "unknown (model not in the price table)"
@@ -187,7 +196,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         if self.dry_run:
             self.log.info(
                 "Dry run: nothing is sent. The request body would be:\n%s",
-                json.dumps(self.describe_request(request), indent=2, ensure_ascii=False),
+                self.describe_request(request),
             )
             return None
         ledger = SubmissionLedger(context) if self.reattach else None
@@ -237,7 +246,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def submit(self, request: VideoRequest) -> Submission:
         """Send the request: one hook call for every mode (the API style decides the route)."""
-        return self.hook.submit_video(request)
+        return self.hook.submit_video(request, upload_local_files=self.upload_local_files)
 
     def _check_budget(self, estimate: CostEstimate | None) -> None:
         """Refuse (sending nothing) when the estimate is above ``max_cost``."""
@@ -384,3 +393,14 @@ class BailianVideoGenerationOperator(BaseOperator):
         task_id = self._waiting_on
         if task_id:
             self.hook.cancel_if_pending(task_id)
+
+
+def _clip_data_uris(value: Any) -> Any:
+    """The body with data URIs shortened, for a log line a person can read."""
+    if isinstance(value, dict):
+        return {k: _clip_data_uris(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clip_data_uris(v) for v in value]
+    if isinstance(value, str) and value.startswith("data:") and len(value) > 80:
+        return f"{value[:40]}... ({len(value)} characters)"
+    return value
