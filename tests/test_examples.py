@@ -84,3 +84,49 @@ def test_generate_download_and_asset_event(
     timetable = consumer.timetable
     condition = getattr(timetable, "asset_condition", None) or timetable.dataset_condition
     assert [a.uri for a in condition.objects] == [f"file://{target}"]
+
+
+@pytest.fixture
+def example_images(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from tests.images import write_image
+
+    write_image(tmp_path, "mug.jpg", 800, 800, "JPEG")
+    write_image(tmp_path, "shot-01.png", 1280, 720, "PNG")
+    write_image(tmp_path, "shot-02.png", 1280, 720, "PNG")
+    write_image(tmp_path, "girl.png", 512, 768, "PNG")
+    write_image(tmp_path, "robot.jpg", 640, 640, "JPEG")
+    monkeypatch.setenv("BAILIAN_PRODUCT_PHOTO", str(tmp_path / "mug.jpg"))
+    monkeypatch.setenv("BAILIAN_FIRST_FRAME", str(tmp_path / "shot-01.png"))
+    monkeypatch.setenv("BAILIAN_LAST_FRAME", f"file://{tmp_path / 'shot-02.png'}")
+    monkeypatch.setenv("BAILIAN_REFERENCE_1", str(tmp_path / "girl.png"))
+    monkeypatch.setenv("BAILIAN_REFERENCE_2", str(tmp_path / "robot.jpg"))
+    monkeypatch.setenv("BAILIAN_VIDEO_DIR", str(tmp_path / "videos"))
+    return tmp_path
+
+
+def test_product_photo_from_local_storage(examples: Any, example_images: Any) -> None:
+    dag_run = run_dag("bailian_product_photo.py", "bailian_product_photo")
+    assert ti_states(dag_run) == {"animate": "success"}
+    path = xcom(dag_run, "animate", key="video_path")
+    assert path.startswith(str(example_images / "videos" / "product-"))
+    (sent,) = examples.submissions
+    assert sent["body"]["input"]["img_url"].startswith("data:image/jpeg;base64,")
+
+
+def test_first_and_last_frame_transition(
+    examples: Any, example_images: Any, make_conn: Any
+) -> None:
+    make_conn("bailian_dashscope", examples.base_url, api_style="dashscope")
+    dag_run = run_dag("bailian_first_last_frame.py", "bailian_first_last_frame")
+    assert ti_states(dag_run) == {"transition": "success", "report": "success"}
+    (sent,) = examples.submissions
+    assert sent["path"] == "/api/v1/services/aigc/image2video/video-synthesis"
+    assert set(sent["body"]["input"]) == {"prompt", "first_frame_url", "last_frame_url"}
+
+
+def test_reference_with_two_subjects(examples: Any, example_images: Any) -> None:
+    dag_run = run_dag("bailian_reference_subjects.py", "bailian_reference_subjects")
+    assert ti_states(dag_run) == {"scene": "success"}
+    (sent,) = examples.submissions
+    assert len(sent["body"]["input"]["reference_urls"]) == 2
+    assert xcom(dag_run, "scene", key="video_url")

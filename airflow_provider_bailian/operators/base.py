@@ -157,6 +157,14 @@ class BailianVideoGenerationOperator(BaseOperator):
         """The rendered request, validated against the capability table (nothing sent yet)."""
         raise NotImplementedError(f"{type(self).__name__} must implement build_request()")
 
+    def _request_from_fields(self, request_type: type[VideoRequest]) -> VideoRequest:
+        """The mode's request, each field taken from the operator attribute of the same name."""
+        from dataclasses import fields
+
+        return self._validated(
+            request_type(**{f.name: getattr(self, f.name) for f in fields(request_type)})
+        )
+
     def _validated(self, request: VideoRequest) -> VideoRequest:
         """Validate a request built from the rendered fields; log the table's warnings."""
         request, warnings = request.validated()

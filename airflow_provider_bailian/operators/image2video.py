@@ -106,21 +106,4 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
         """The rendered request, validated against the model table (nothing read or sent yet)."""
         from airflow_provider_bailian.models import Image2VideoRequest
 
-        return self._validated(
-            Image2VideoRequest(
-                model=self.model,
-                image=self.image,
-                last_frame=self.last_frame,
-                prompt=self.prompt,
-                negative_prompt=self.negative_prompt,
-                audio_url=self.audio_url,
-                audio=self.audio,
-                resolution=self.resolution,
-                duration=self.duration,
-                prompt_extend=self.prompt_extend,
-                shot_type=self.shot_type,
-                template=self.template,
-                seed=self.seed,
-                watermark=self.watermark,
-            )
-        )
+        return self._request_from_fields(Image2VideoRequest)  # type: ignore[return-value]

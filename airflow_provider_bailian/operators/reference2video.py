@@ -89,17 +89,4 @@ class BailianReference2VideoOperator(BailianVideoGenerationOperator):
         """The rendered request, validated against the model table (nothing read or sent yet)."""
         from airflow_provider_bailian.models import Reference2VideoRequest
 
-        return self._validated(
-            Reference2VideoRequest(
-                model=self.model,
-                prompt=self.prompt,
-                references=self.references,
-                negative_prompt=self.negative_prompt,
-                size=self.size,
-                duration=self.duration,
-                shot_type=self.shot_type,
-                audio=self.audio,
-                seed=self.seed,
-                watermark=self.watermark,
-            )
-        )
+        return self._request_from_fields(Reference2VideoRequest)  # type: ignore[return-value]

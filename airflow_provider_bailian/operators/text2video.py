@@ -116,19 +116,4 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
         """The rendered request, validated against the model table (nothing sent yet)."""
         from airflow_provider_bailian.models import Text2VideoRequest
 
-        return self._validated(
-            Text2VideoRequest(
-                model=self.model,
-                prompt=self.prompt,
-                negative_prompt=self.negative_prompt,
-                audio_url=self.audio_url,
-                size=self.size,
-                duration=self.duration,
-                prompt_extend=self.prompt_extend,
-                shot_type=self.shot_type,
-                seed=self.seed,
-                watermark=self.watermark,
-                resolution=self.resolution,
-                ratio=self.ratio,
-            )
-        )
+        return self._request_from_fields(Text2VideoRequest)  # type: ignore[return-value]
