@@ -97,3 +97,130 @@ def tier_of(model: Mapping[str, Any], size: str) -> str | None:
         if size in sizes:
             return tier
     return None
+
+
+# --------------------------------------------------------------------------------------
+# Image-driven modes. "tiers" here are resolutions (480P...): the output keeps the first
+# image's aspect ratio, so there is no size to pick. "image" holds the input image rules:
+# each side within [min_side, max_side] px, at most max_bytes, and for wan2.7 an aspect
+# ratio within 1:8-8:1.
+# --------------------------------------------------------------------------------------
+
+_MB = 1024 * 1024
+_IMAGE_CLASSIC = {"min_side": 360, "max_side": 2000, "max_bytes": 10 * _MB, "max_ratio": None}
+_IMAGE_WAN27 = {"min_side": 240, "max_side": 8000, "max_bytes": 20 * _MB, "max_ratio": 8.0}
+_IMAGE_R2V = {"min_side": 240, "max_side": 5000, "max_bytes": 10 * _MB, "max_ratio": None}
+_T480 = {"480P": _SIZES_480P}
+_T720 = {"720P": _SIZES_720P}
+_T1080 = {"1080P": _SIZES_1080P}
+
+
+def _i2v(
+    tiers: dict[str, tuple[str, ...]],
+    default: str,
+    durations: tuple[int, ...],
+    prompt_max: int,
+    audio: bool = False,
+    audio_switch: bool = False,
+    shot_type: bool = False,
+    new_usage: bool = False,
+    shape: str = "img_url",
+    image: dict[str, Any] = _IMAGE_CLASSIC,
+) -> dict[str, Any]:
+    return {
+        "tiers": tiers,
+        "default_resolution": default,
+        "durations": durations,
+        "prompt_max": prompt_max,
+        "audio": audio,  # input.audio_url accepted
+        "audio_switch": audio_switch,  # parameters.audio accepted
+        "shot_type": shot_type,
+        "new_usage": new_usage,
+        "shape": shape,  # "img_url", "media" (wan2.7) or "frames" (kf2v)
+        "image": image,
+    }
+
+
+_WAN21_I2V_TURBO = _i2v({**_T480, **_T720}, "720P", (3, 4, 5), 800)
+_WAN21_I2V_PLUS = _i2v(_T720, "720P", (5,), 800)
+
+#: Image-to-video from a first frame, on the usual endpoint (``img_url``, or ``media``).
+I2V_MODELS: dict[str, dict[str, Any]] = {
+    "wan2.7-i2v": _i2v(
+        {"720P": _W27_720P, "1080P": _W27_1080P},
+        "1080P",
+        tuple(range(2, 16)),
+        5000,
+        new_usage=True,
+        shape="media",
+        image=_IMAGE_WAN27,
+    ),
+    "wan2.6-i2v-flash": _i2v(
+        {**_T720, **_T1080},
+        "1080P",
+        tuple(range(2, 16)),
+        1500,
+        audio=True,
+        audio_switch=True,
+        shot_type=True,
+        new_usage=True,
+    ),
+    # 5, 10 or 15 in one source, 2-15 in others: the emulator accepts the wider set.
+    "wan2.6-i2v": _i2v(
+        {**_T720, **_T1080},
+        "1080P",
+        tuple(range(2, 16)),
+        1500,
+        audio=True,
+        shot_type=True,
+        new_usage=True,
+    ),
+    "wan2.5-i2v-preview": _i2v({**_T480, **_T720, **_T1080}, "1080P", (5, 10), 1500, audio=True),
+    "wan2.2-i2v-flash": _i2v({**_T480, **_T720, **_T1080}, "720P", (5,), 800),
+    "wan2.2-i2v-plus": _i2v({**_T480, **_T1080}, "1080P", (5,), 800),
+    "wanx2.1-i2v-turbo": _WAN21_I2V_TURBO,
+    "wan2.1-i2v-turbo": _WAN21_I2V_TURBO,
+    "wanx2.1-i2v-plus": _WAN21_I2V_PLUS,
+    "wan2.1-i2v-plus": _WAN21_I2V_PLUS,
+}
+
+#: First and last frame, on ``/api/v1/services/aigc/image2video/video-synthesis``.
+KF2V_MODELS: dict[str, dict[str, Any]] = {
+    "wan2.2-kf2v-flash": _i2v({**_T480, **_T720, **_T1080}, "720P", (5,), 800, shape="frames"),
+    "wanx2.1-kf2v-plus": _i2v(_T720, "720P", (5,), 800, shape="frames"),
+}
+
+_R2V = {
+    "tiers": {**_T720, **_T1080},
+    "protocol": "size",
+    "default_size": "1920*1080",
+    "durations": tuple(range(2, 11)),
+    "prompt_max": 1500,
+    "shot_type": True,
+    "new_usage": True,
+    "image": _IMAGE_R2V,
+    "max_references": 5,
+    "max_videos": 3,
+    "max_video_bytes": 100 * _MB,
+    "billed_input_video_max": 5,
+}
+#: Reference-to-video (``input.reference_urls``), on the usual endpoint. Whether the flash
+#: model takes the ``audio`` switch like wan2.6-i2v-flash is not documented: accepted.
+R2V_MODELS: dict[str, dict[str, Any]] = {
+    "wan2.6-r2v": {**_R2V, "audio_switch": False},
+    "wan2.6-r2v-flash": {**_R2V, "audio_switch": True},
+}
+
+#: Models the gateway's ``/task/bailian/image2video`` serves (wan2.7's media shape is
+#: not documented there; the emulator takes every ``img_url`` model).
+GATEWAY_I2V_MODELS = tuple(name for name, m in I2V_MODELS.items() if m["shape"] == "img_url")
+
+
+def upload_limit_mb(model_name: str) -> int:
+    """``max_file_size_mb`` of a temporary-file policy: the model's largest input."""
+    if model_name in R2V_MODELS:
+        return R2V_MODELS[model_name]["max_video_bytes"] // _MB
+    model = I2V_MODELS.get(model_name) or KF2V_MODELS.get(model_name)
+    if model is not None:
+        return model["image"]["max_bytes"] // _MB
+    return 100

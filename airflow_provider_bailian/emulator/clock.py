@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -55,6 +55,9 @@ class Task:
     video_bytes: int | None
     start: float | None = None
     canceled_at: float | None = None
+    mode: str = "text2video"
+    # Usage fields beyond text-to-video's: wan2.6-i2v-flash's "audio", billed input video.
+    usage_extra: dict[str, Any] = field(default_factory=dict)
 
     def status(self, now: float) -> str:
         if self.canceled_at is not None:
@@ -81,6 +84,7 @@ class Task:
             "status": status,
             "model": self.model,
             "api_style": self.style,
+            "mode": self.mode,
             "request_id": self.request_id,
             "prompt": self.prompt,
             "prompt_truncated": self.prompt_truncated,
@@ -126,19 +130,22 @@ class Task:
             if self.actual_prompt is not None:
                 out["actual_prompt"] = self.actual_prompt
             if self.new_usage:
+                billed_input = self.usage_extra.get("input_video_duration", 0)
                 payload["usage"] = {
-                    "duration": float(self.duration),
+                    "duration": float(self.duration + billed_input),
                     "input_video_duration": 0,
                     "output_video_duration": self.duration,
                     "SR": self.sr,
                     "size": self.size,
                     "video_count": 1,
+                    **self.usage_extra,
                 }
             else:
                 payload["usage"] = {
                     "video_count": 1,
                     "video_ratio": self.size,
                     "video_duration": self.duration,
+                    **self.usage_extra,
                 }
         elif status == "FAILED":
             assert self.failure is not None

@@ -16,8 +16,9 @@ from typing import Any
 
 from airflow_provider_bailian.emulator.replies import Reply, error_reply, is_int
 
-#: Routes a fault can target ("any" matches every API and video route).
-FAULT_ROUTES = ("submit", "query", "cancel", "list", "video", "any")
+#: Routes a fault can target ("any" matches every API, upload and video route):
+#: ``policy`` is the upload policy request, ``upload`` the form POST of a file.
+FAULT_ROUTES = ("submit", "query", "cancel", "list", "video", "policy", "upload", "any")
 #: Fault kinds, each with the options it takes.
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
     "500": (),

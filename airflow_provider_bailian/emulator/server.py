@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_bailian.emulator.catalog import MODELS
+from airflow_provider_bailian.emulator.catalog import MODELS, upload_limit_mb
 from airflow_provider_bailian.emulator.clock import (
     STATUSES,
     RateWindows,
@@ -51,7 +51,14 @@ from airflow_provider_bailian.emulator.handler import (
     EmulatorServer6,
     RequestHandler,
 )
-from airflow_provider_bailian.emulator.media import sample, video_reply, video_url
+from airflow_provider_bailian.emulator.images import IMAGE_FORMATS, image_info
+from airflow_provider_bailian.emulator.media import (
+    UPLOAD_PATH,
+    UploadStore,
+    sample,
+    video_reply,
+    video_url,
+)
 from airflow_provider_bailian.emulator.replies import (
     ApiError,
     Reply,
@@ -61,7 +68,13 @@ from airflow_provider_bailian.emulator.replies import (
     new_id,
     oss_error,
 )
-from airflow_provider_bailian.emulator.validation import parse_body, validate
+from airflow_provider_bailian.emulator.validation import (
+    OSS_RESOLVE_HEADER,
+    Context,
+    mode_of,
+    parse_body,
+    validate,
+)
 
 __all__ = [
     "FAULT_KINDS",
@@ -71,21 +84,28 @@ __all__ = [
     "parse_fault_spec",
 ]
 
-#: Submit paths -> (API style, mode). DashScope's image-to-video shares the text path;
-#: the model decides the mode there.
+#: Submit paths -> (API style, endpoint). An endpoint names its mode, except DashScope's
+#: shared video-synthesis endpoint (text, image and reference), where the model does.
 _SUBMIT_PATHS = {
     "/task/bailian/text2video": ("gateway", "text2video"),
-    "/api/v1/services/aigc/video-generation/video-synthesis": ("dashscope", "text2video"),
+    "/task/bailian/image2video": ("gateway", "image2video"),
+    "/task/bailian/ref2video": ("gateway", "ref2video"),
+    "/api/v1/services/aigc/video-generation/video-synthesis": ("dashscope", "video-synthesis"),
+    "/api/v1/services/aigc/image2video/video-synthesis": ("dashscope", "kf2v"),
 }
 
 
 class BailianEmulator:
-    """A local Bailian/DashScope text-to-video service on one port.
+    """A local Bailian/DashScope video generation service on one port.
 
-    Serves the gateway style (``POST /task/bailian/text2video``, ``GET /task/{id}``), the
-    DashScope style (``/api/v1/services/aigc/video-generation/video-synthesis``,
-    ``/api/v1/tasks/...``), signed video downloads (``/videos/{id}.mp4``) and control
-    endpoints under ``/_emulator/`` for tests that run it in another process.
+    Serves the gateway style (``POST /task/bailian/text2video``, ``.../image2video``,
+    ``.../ref2video``, ``GET /task/{id}``), the DashScope style
+    (``/api/v1/services/aigc/video-generation/video-synthesis`` for text, image and
+    reference modes, ``/api/v1/services/aigc/image2video/video-synthesis`` for first and
+    last frame, ``/api/v1/tasks/...``), the temporary-file upload (``GET /api/v1/uploads``
+    and the form POST to the ``upload_host`` it names), signed video downloads
+    (``/videos/{id}.mp4``) and control endpoints under ``/_emulator/`` for tests that run
+    it in another process.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -116,6 +136,7 @@ class BailianEmulator:
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._secret = secrets.token_bytes(32)
+        self._uploads = UploadStore(self._secret)
         self._clock_offset = 0.0
         self._tasks: dict[str, Task] = {}
         self._records: list[dict[str, Any]] = []
@@ -332,6 +353,7 @@ class BailianEmulator:
             self._records.clear()
             self._faults.clear()
             self._windows.clear()
+            self._uploads.clear()
             self._clock_offset = 0.0
 
     @property
@@ -342,8 +364,29 @@ class BailianEmulator:
 
     @property
     def submissions(self) -> list[dict[str, Any]]:
-        """The recorded submit requests, whatever their answer."""
+        """The recorded submit requests of every mode and style, whatever their answer
+        (``mode`` says which: text2video, image2video, kf2v, ref2video)."""
         return [r for r in self.requests if r["route"] == "submit"]
+
+    @property
+    def uploads(self) -> dict[str, dict[str, Any]]:
+        """Temporary files by key: ``url`` (``oss://...``), ``model``, ``content_type``,
+        ``size``, ``uploaded_at`` and the stored ``data``."""
+        return self._uploads.files()
+
+    def add_upload(
+        self,
+        data: bytes,
+        model: str,
+        name: str = "upload.bin",
+        content_type: str | None = None,
+    ) -> str:
+        """Store a temporary file as if it had been uploaded for ``model``; returns its
+        ``oss://`` URL (resolved only with the ``X-DashScope-OssResourceResolve`` header)."""
+        if content_type is None:
+            info = image_info(data)
+            content_type = IMAGE_FORMATS[info[0]] if info else "application/octet-stream"
+        return self._uploads.put(data, model, name, content_type, self.now())
 
     def count(self, route: str) -> int:
         """Number of requests seen on ``route``, faulted ones included."""
@@ -398,7 +441,10 @@ class BailianEmulator:
             "task_id": task_id,
             "request_id": None,
             "fault": None,
+            "mode": None,
         }
+        if route == "submit" and isinstance(parsed, dict):
+            record["mode"] = mode_of(_SUBMIT_PATHS[path.rstrip("/")][1], parsed)
         if route != "control":
             with self._lock:
                 self._records.append(record)
@@ -438,6 +484,10 @@ class BailianEmulator:
             return ("submit" if method == "POST" else "unknown"), _SUBMIT_PATHS[p][0], None
         if len(seg) == 2 and seg[0] == "task" and method == "GET":
             return "query", "gateway", seg[1]
+        if p == "/api/v1/uploads":
+            return ("policy" if method == "GET" else "unknown"), "dashscope", None
+        if p == UPLOAD_PATH:
+            return ("upload" if method == "POST" else "unknown"), None, None
         if p == "/api/v1/tasks":
             return ("list" if method == "GET" else "unknown"), "dashscope", None
         if len(seg) == 4 and seg[:3] == ["api", "v1", "tasks"] and method == "GET":
@@ -489,6 +539,8 @@ class BailianEmulator:
         def answer() -> Reply:
             if route == "video":
                 return self._video(task_id or "", query, headers)
+            if route == "upload":  # OSS checks the signed policy, not a token
+                return self._uploads.accept(headers.get("Content-Type", ""), body, self.now())
             return self._api(route, style, task_id, path, query, headers, body, record)
 
         return inject(fault, route, answer, self._stop_event.wait)
@@ -514,9 +566,17 @@ class BailianEmulator:
             if not self._windows.allow("submit", self.submit_rps):
                 return throttled_reply()
             try:
-                return self._submit(path, body, record["body"])
+                return self._submit(path, headers, body, record["body"])
             except ApiError as exc:
                 return error_reply(exc.status, exc.code, exc.message)
+        if route == "policy":
+            model = query.get("model", "")
+            if query.get("action") != "getPolicy" or not model:
+                return error_reply(
+                    400, "InvalidParameter", "action=getPolicy and model are required"
+                )
+            host = headers.get("Host") or f"{self.video_host}:{self.port}"
+            return self._uploads.policy_reply(model, host, upload_limit_mb(model), self.now())
         if not self._windows.allow("query", self.query_rps):
             return throttled_reply()
         try:
@@ -530,10 +590,15 @@ class BailianEmulator:
 
     # ----------------------------------------------------------------- submit
 
-    def _submit(self, path: str, body: bytes, parsed: Any) -> Reply:
-        style, mode = _SUBMIT_PATHS[path.rstrip("/")]
+    def _submit(self, path: str, headers: Any, body: bytes, parsed: Any) -> Reply:
+        style, endpoint = _SUBMIT_PATHS[path.rstrip("/")]
         request = parse_body(body, parsed)
-        spec = validate(mode, request)
+        ctx = Context(
+            style=style,
+            oss_resolve=headers.get(OSS_RESOLVE_HEADER, "").lower() == "enable",
+            uploads=lambda key: self._uploads.get(key, self.now()),
+        )
+        spec = validate(endpoint, request, ctx)
         rid = new_id()
         with self._lock:
             now = self.now()
@@ -561,6 +626,8 @@ class BailianEmulator:
                 total=total,
                 failure=failure,
                 video_bytes=self.video_bytes,
+                mode=spec["mode"],
+                usage_extra=spec["usage_extra"],
             )
             self._tasks[task.task_id] = task
             self._advance(now)
