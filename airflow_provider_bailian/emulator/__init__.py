@@ -1,4 +1,7 @@
-"""A local Bailian/DashScope text-to-video service for tests and offline DAG runs.
+"""A local Bailian/DashScope video generation service for tests and offline DAG runs.
+
+Text-to-video, image-to-video, first-and-last-frame and reference-to-video in both API
+styles, with the temporary-file upload; ``images`` makes small real test images.
 
 Standard library only and free of Airflow imports, so tests and the pytest plugin can
 import it cheaply::

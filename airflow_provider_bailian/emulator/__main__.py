@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's options, one per emulator option."""
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_bailian.emulator",
-        description="Local Bailian/DashScope text-to-video API for tests and offline runs.",
+        description="Local Bailian/DashScope video generation API for tests and offline runs.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
