@@ -1,17 +1,16 @@
-"""Small real images for tests, written with Pillow (a dependency of the provider)."""
+"""Small real images for tests: the emulator's image makers, written to files."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
+
+from airflow_provider_bailian.emulator.images import make_bmp, make_jpeg, make_png, make_webp
+
+MAKERS = {"PNG": make_png, "JPEG": make_jpeg, "BMP": make_bmp, "WEBP": make_webp}
 
 
 def image_bytes(width: int = 480, height: int = 360, fmt: str = "PNG") -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (255, 106, 0)).save(buffer, format=fmt)
-    return buffer.getvalue()
+    return MAKERS[fmt](width, height)
 
 
 def write_image(

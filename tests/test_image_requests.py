@@ -316,6 +316,13 @@ def test_format_comes_from_the_bytes_not_the_name(tmp_path: Path) -> None:
     assert "got GIF data" in _problems(Image2VideoRequest(model="wan2.6-i2v", image=str(gif)))[0][2]
 
 
+@pytest.mark.parametrize(("fmt", "mime"), [("BMP", "image/bmp"), ("WEBP", "image/webp")])
+def test_bmp_and_webp_are_accepted(tmp_path: Path, fmt: str, mime: str) -> None:
+    path = write_image(tmp_path, "frame.bin", 400, 400, fmt)
+    loaded = load_local_media(Image2VideoRequest(model="wan2.6-i2v", image=str(path)))
+    assert (loaded.image.mime, loaded.image.width, loaded.image.height) == (mime, 400, 400)
+
+
 @pytest.mark.parametrize(
     ("model", "size", "ok"),
     [
