@@ -144,7 +144,7 @@ def upload_local_media(
     or data URIs stay as they are.
     """
 
-    def swap(value: Any) -> Any:
+    def swap(_label: str, value: Any) -> Any:
         return upload(value, request.model) if isinstance(value, LocalImage) else value
 
     return request.map_media(swap)

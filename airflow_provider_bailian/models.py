@@ -181,6 +181,8 @@ class VideoRequest:
     PROMPT_REQUIRED: ClassVar[bool] = True
     #: Fields whose values are image inputs (a str, a list of str, or LocalImage).
     MEDIA_FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: Fields sent under ``parameters`` when set.
+    PARAMETERS: ClassVar[tuple[str, ...]] = ()
 
     @property
     def spec(self) -> ModelSpec | None:
@@ -390,8 +392,6 @@ class VideoRequest:
         names = ("prompt", "negative_prompt", "audio_url", "template")
         return {n: getattr(self, n) for n in names if getattr(self, n, None) is not None}
 
-    PARAMETERS: ClassVar[tuple[str, ...]] = ()
-
     def to_body(self) -> dict[str, Any]:
         """The JSON body both API styles take, with only the fields that are set."""
         body: dict[str, Any] = {"model": self.model, "input": self.input_fields()}
@@ -402,35 +402,27 @@ class VideoRequest:
 
     def fingerprint_body(self) -> dict[str, Any]:
         """What identifies the request for reattach: files read count by their content."""
-        return self.map_media(_identity).to_body()
+        return self.map_media(lambda _label, v: _identity(v)).to_body()
 
-    def map_media(self, change: Callable[[str, Any], Any] | Callable[[Any], Any]) -> Any:
+    def map_media(self, change: Callable[[str, Any], Any]) -> Any:
         """The request with every image input passed through ``change(label, value)``.
 
-        ``change`` may take one argument (the value) instead. Labels name the field as
-        the user knows it: ``image``, ``last_frame``, ``references[1]``.
+        Labels name the field as the user knows it: ``image``, ``last_frame``,
+        ``references[1]``.
         """
-        import inspect
-
-        one_arg = len(inspect.signature(change).parameters) == 1
         updates: dict[str, Any] = {}
         for name in self.MEDIA_FIELDS:
             value = getattr(self, name)
-            if value is None:
-                continue
             if isinstance(value, (list, tuple)):
-                updates[name] = tuple(
-                    change(v) if one_arg else change(f"{name}[{i}]", v)  # type: ignore[call-arg]
-                    for i, v in enumerate(value)
-                )
-            else:
-                updates[name] = change(value) if one_arg else change(name, value)  # type: ignore[call-arg]
+                updates[name] = tuple(change(f"{name}[{i}]", v) for i, v in enumerate(value))
+            elif value is not None:
+                updates[name] = change(name, value)
         return replace(self, **updates) if updates else self
 
     def media_values(self) -> list[Any]:
         """Every image input (after loading: URLs, data URIs, LocalImage, oss:// keys)."""
         found: list[Any] = []
-        self.map_media(lambda v: found.append(v) or v)
+        self.map_media(lambda _label, v: found.append(v) or v)
         return found
 
     @property
