@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 SENT_AS_IS = ("http://", "https://", "oss://")
 _MB = 1024 * 1024
+READ_CHUNK = _MB
 #: Read at most this much of a file when the model is unknown (its limit is unknown too).
 UNKNOWN_MODEL_MAX_MB = 100
 
@@ -161,13 +162,26 @@ def upload_key_name(image: LocalImage) -> str:
 
 
 def _read(source: str, size: int) -> bytes:
+    """At most ``size`` bytes, in chunks (``read(size)`` would allocate ``size`` up front)."""
     if "://" not in source:
         with open(os.path.expanduser(source), "rb") as handle:
-            return handle.read(size)
+            return _read_upto(handle, size)
     from airflow_provider_bailian._compat import object_storage_path
 
     with object_storage_path(source).open("rb") as handle:
-        return handle.read(size)
+        return _read_upto(handle, size)
+
+
+def _read_upto(handle: Any, size: int) -> bytes:
+    chunks: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = handle.read(min(left, READ_CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _decode_data_uri(value: str) -> bytes:
