@@ -63,7 +63,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-bailian",
         "name": "Alibaba Cloud Bailian",
-        "description": "Alibaba Cloud Bailian (Model Studio / DashScope) Wan text-to-video.",
+        "description": "Alibaba Cloud Bailian (Model Studio / DashScope) Wan video generation: text, image "
+        "(first and last frame) and reference to video.",
         "versions": [__version__],
         "integrations": [
             {
