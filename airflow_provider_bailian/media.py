@@ -106,7 +106,8 @@ def check_image(
         fmt, width, height = None, 0, 0
     if fmt not in IMAGE_FORMATS:
         got = f"{fmt} data" if fmt else "bytes that are no image Pillow knows"
-        problems.append((label, shown, f"a {', '.join(IMAGE_FORMATS)} image (got {got})"))
+        videos = "; reference videos go by http(s) or oss:// URL" if "[" in label else ""
+        problems.append((label, shown, f"a {', '.join(IMAGE_FORMATS)} image (got {got}){videos}"))
         return None
     ok = True
     if spec is not None:

@@ -65,6 +65,18 @@ def test_dry_run_reads_checks_and_sends_nothing(dag_conn: Any, capfd: Any) -> No
     assert "/task/bailian/image2video" in text or "/video-generation/video-synthesis" in text
 
 
+def test_dry_run_says_files_would_be_uploaded(dag_conn: Any, api_style: str, capfd: Any) -> None:
+    dag_run = run_dag(FILE, "bailian_i_dry_run_upload")
+    assert dag_conn.requests == []
+    text = _output(capfd)
+    if api_style == "dashscope":
+        assert ti_states(dag_run) == {"generate": "success"}
+        assert "would be uploaded first and sent as oss:// URLs" in text
+    else:  # the gateway cannot resolve uploads: refused as a real run would be
+        assert ti_states(dag_run) == {"generate": "failed"}
+        assert "upload_local_files=True is not allowed" in text
+
+
 def test_max_cost_refuses_and_sends_nothing(dag_conn: Any, capfd: Any) -> None:
     dag_run = run_dag(FILE, "bailian_i_max_cost")
     assert ti_states(dag_run) == {"generate": "failed"}

@@ -242,30 +242,34 @@ class BailianHook(BaseHook):
         self, request: VideoRequest, *, upload_local_files: bool = False
     ) -> VideoRequest:
         """Validate, read and check file inputs, and upload them when asked: all before sending."""
-        from airflow_provider_bailian.media import (
-            has_local_images,
-            load_local_media,
-            upload_local_media,
-        )
+        from airflow_provider_bailian.media import load_local_media, upload_local_media
 
         request, warnings = request.validated()
         for warning in warnings:
             self.log.warning(warning)
         request = load_local_media(request)
-        if upload_local_files and has_local_images(request):
-            if not self.protocol.can_upload:
-                raise BailianValidationError(
-                    [
-                        (
-                            "upload_local_files",
-                            True,
-                            f"False with the {self.settings.style.value} API style (it cannot "
-                            "resolve oss:// uploads); files are then sent as data URIs",
-                        )
-                    ]
-                )
+        if self.will_upload(request, upload_local_files):
             request = upload_local_media(request, self.upload_file)
         return request
+
+    def will_upload(self, request: VideoRequest, upload_local_files: bool) -> bool:
+        """Whether file inputs go through the temporary upload; refused where no style can."""
+        from airflow_provider_bailian.media import has_local_images
+
+        if not (upload_local_files and has_local_images(request)):
+            return False
+        if not self.protocol.can_upload:
+            raise BailianValidationError(
+                [
+                    (
+                        "upload_local_files",
+                        True,
+                        f"False with the {self.settings.style.value} API style (it cannot "
+                        "resolve oss:// uploads); files are then sent as data URIs",
+                    )
+                ]
+            )
+        return True
 
     def upload_file(self, image: LocalImage, model: str) -> str:
         """Upload an image to Bailian's temporary storage (48 h, this model and account only).

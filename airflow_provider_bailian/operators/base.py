@@ -185,7 +185,10 @@ class BailianVideoGenerationOperator(BaseOperator):
         """
         http = self.hook.protocol.submit(request)
         body = json.dumps(_clip_data_uris(http.json), indent=2, ensure_ascii=False)
-        return f"{http.method} {http.url}\n{body}"
+        upload = ""
+        if self.hook.will_upload(request, self.upload_local_files):
+            upload = "\n(file inputs would be uploaded first and sent as oss:// URLs)"
+        return f"{http.method} {http.url}\n{body}{upload}"
 
     # ---- execution ----------------------------------------------------------------------
     def execute(self, context: Any) -> str | None:

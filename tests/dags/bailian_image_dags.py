@@ -134,3 +134,13 @@ with _dag("bailian_r_deferrable") as reference_dag:
         deferrable=True,
         **WAIT,
     )
+
+with _dag("bailian_i_dry_run_upload") as dry_run_upload_dag:
+    BailianImage2VideoOperator(
+        task_id="generate",
+        bailian_conn_id=CONN,
+        image=IMAGES + "/mug.png",
+        prompt="p",
+        upload_local_files=True,
+        dry_run=True,
+    )
