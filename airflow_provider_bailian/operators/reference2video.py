@@ -35,10 +35,9 @@ class BailianReference2VideoOperator(BailianVideoGenerationOperator):
     :param duration: seconds of video, 2-10 (templated).
     :param shot_type: ``single`` or ``multi``.
     :param audio: the sound switch, where the model has one.
-    :param seed: 0..2147483647 (templated).
-    :param watermark: add the "AI generated" watermark (service default False).
-    :param upload_local_files: send file inputs through Bailian's temporary-file upload as
-        ``oss://`` URLs instead of data URIs (DashScope style only; default False).
+    :param seed, watermark: as for the other operators (``seed`` templated).
+    :param upload_local_files: upload file inputs instead of sending data URIs, as in
+        ``BailianImage2VideoOperator``.
     :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
         download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
         ``BailianVideoGenerationOperator``.
