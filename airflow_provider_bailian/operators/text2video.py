@@ -20,7 +20,7 @@ from airflow_provider_bailian.links.video import BailianVideoLink
 
 if TYPE_CHECKING:
     from airflow_provider_bailian.hooks.bailian import BailianHook
-    from airflow_provider_bailian.models import TaskResult, Text2VideoRequest, Usage
+    from airflow_provider_bailian.models import Submission, TaskResult, Text2VideoRequest, Usage
     from airflow_provider_bailian.pricing import CostEstimate
 
 XCOM_TASK_ID = "task_id"
@@ -221,7 +221,12 @@ class BailianText2VideoOperator(BaseOperator):
 
     # ---- execution ----------------------------------------------------------------------
     def execute(self, context: Any) -> str:
-        from airflow_provider_bailian.reattach import SubmissionLedger, request_fingerprint
+        from airflow_provider_bailian.reattach import (
+            RunClaims,
+            SubmissionLedger,
+            SubmitOnce,
+            request_fingerprint,
+        )
 
         ti = context["ti"]
         # Present from the start, so the "Bailian video" link never looks up a missing key.
@@ -238,21 +243,17 @@ class BailianText2VideoOperator(BaseOperator):
             )
             return None
         ledger = SubmissionLedger(context) if self.reattach else None
-        fingerprint = request_fingerprint(request.to_body(), self.bailian_conn_id)
-        record = self._reattachable(ledger, fingerprint) if ledger else None
-        if record is None:
-            self._check_budget(estimate)
-            submission = self.hook.submit_text2video(request)
-            record = {
-                "task_id": submission.task_id,
-                "request_id": submission.request_id,
-                "fingerprint": fingerprint,
-                "submitted_at": time.time(),
-                "model": request.model,
-                "duration": request.effective_duration,
-            }
-            if ledger is not None:
-                ledger.save(record)
+        obtained = SubmitOnce(
+            hook=self.hook,
+            ledger=ledger,
+            claims=RunClaims(context) if ledger else None,
+            body=request.to_body(),
+            fingerprint=request_fingerprint(request.to_body(), self.bailian_conn_id),
+            duration=request.effective_duration,
+            submit=lambda: self._submit(request, estimate),
+            log=self.log,
+        ).obtain()
+        record = obtained.record
         task_id = record["task_id"]
         self.log.info(
             "Bailian task_id=%s request_id=%s model=%s",
@@ -266,6 +267,8 @@ class BailianText2VideoOperator(BaseOperator):
             if ledger is not None:
                 ledger.clear()
             return task_id
+        if obtained.finished is not None:  # already SUCCEEDED: deferring would fire at once
+            return self._finish(context, obtained.finished, None, ledger)
         if self.deferrable:
             self._defer(task_id, record)
         return self._wait_in_worker(context, task_id, record, ledger)
@@ -287,34 +290,10 @@ class BailianText2VideoOperator(BaseOperator):
                 f"{estimate.currency}. Nothing was sent"
             )
 
-    def _reattachable(self, ledger: Any, fingerprint: str) -> dict[str, Any] | None:
-        """The earlier try's submission, if it can still give this try its video."""
-        record = ledger.load()
-        if record is None:
-            return None
-        prior = record["task_id"]
-        if record.get("fingerprint") != fingerprint:
-            self.log.info(
-                "An earlier try submitted Bailian task %s for a different request; submitting anew",
-                prior,
-            )
-            return None
-        result = self.hook.get_task(prior)
-        if result.status.is_active or result.status.value == "SUCCEEDED":
-            self.log.info(
-                "Reattaching to Bailian task %s (%s) submitted by an earlier try (found in the %s); "
-                "not submitting again",
-                prior,
-                result.status.value,
-                ledger.backend,
-            )
-            return record
-        self.log.warning(
-            "The earlier try's Bailian task %s is %s; submitting a new one",
-            prior,
-            result.status.value,
-        )
-        return None
+    def _submit(self, request: Text2VideoRequest, estimate: CostEstimate | None) -> Submission:
+        """The one place this operator sends a (paid) submission."""
+        self._check_budget(estimate)
+        return self.hook.submit_text2video(request)
 
     def _defer(self, task_id: str, record: dict[str, Any]) -> None:
         from airflow_provider_bailian.polling import trigger_deadline
