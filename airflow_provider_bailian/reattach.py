@@ -163,28 +163,13 @@ class RunClaims:
         return {str(v) for v in values if isinstance(v, str) and v}
 
     def _read(self) -> list[Any]:
-        ti = self._ti
-        from airflow_provider_bailian._compat import AIRFLOW_V3
-
-        if AIRFLOW_V3:
-            task_ids = [t.task_id for t in getattr(self._dag, "tasks", ()) or ()]
-            if not task_ids:
-                return []
-            # No map_indexes: every map index of every task (XCom.get_all per task).
-            values = ti.xcom_pull(task_ids=task_ids, key=CLAIM_XCOM_KEY)
-            return list(values or [])
-        from airflow.models.xcom import XCom
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            rows = XCom.get_many(
-                run_id=ti.run_id, key=CLAIM_XCOM_KEY, dag_ids=ti.dag_id, session=session
-            ).all()
-            return [
-                XCom.deserialize_value(row)
-                for row in rows
-                if (row.task_id, row.map_index) != (ti.task_id, getattr(ti, "map_index", -1))
-            ]
+        task_ids = [t.task_id for t in getattr(self._dag, "tasks", ()) or ()]
+        if not task_ids:
+            return []
+        # A list of task ids and no map_indexes: every map index of every task, on 2.11
+        # (one query) and on 3.x (XCom.get_all per task).
+        values = self._ti.xcom_pull(task_ids=task_ids, key=CLAIM_XCOM_KEY)
+        return list(values or [])
 
 
 @dataclass(frozen=True)

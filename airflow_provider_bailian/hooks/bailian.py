@@ -53,7 +53,8 @@ class BailianHook(BaseHook):
 
     :param bailian_conn_id: the connection; password = API key, host = base URL, extras
         ``api_style``, ``region``, ``workspace``, ``timeout``, ``connect_timeout``,
-        ``max_retries``, ``retry_max_wait``, ``throttle_max_wait``, ``query_rate_limit``.
+        ``max_retries``, ``retry_max_wait``, ``throttle_max_wait``, ``query_rate_limit``,
+        and the ``recovery_*`` bounds of :meth:`find_orphaned_task`.
     """
 
     conn_name_attr = "bailian_conn_id"
