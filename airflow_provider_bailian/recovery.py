@@ -305,7 +305,7 @@ def _watch(
     candidates decides. If one of them is ours, waiting on it is waiting on our video.
     """
     deadline = clock() + limits.watch_timeout
-    while True:
+    while len(state.ids(Verdict.MATCH)) < 2:  # two matches already settle it: "several"
         pending = [
             c
             for c in state.candidates
