@@ -141,8 +141,7 @@ class SubmissionLedger:
 class RunClaims:
     """The Bailian task ids other task instances of this DAG run have claimed.
 
-    A claim is the ``task_id`` XCom a task instance of a Bailian operator or sensor (a
-    task with a ``bailian_conn_id``) publishes once it knows its task:
+    A claim is the ``task_id`` XCom a task instance publishes once it knows its task:
     XCom is scoped to the run, readable by every task instance of it, and removed with
     the run, so claims need no cleanup. The running task instance has no such XCom
     while it searches (XCom is wiped at the start of each try), so every value found
@@ -164,8 +163,8 @@ class RunClaims:
         return {str(v) for v in values if isinstance(v, str) and v}
 
     def _read(self) -> list[Any]:
-        tasks = getattr(self._dag, "tasks", ()) or ()
-        task_ids = [t.task_id for t in tasks if hasattr(t, "bailian_conn_id")]
+        # Every task of the DAG: a mapped task's operator attributes are not readable here.
+        task_ids = [t.task_id for t in getattr(self._dag, "tasks", ()) or ()]
         if not task_ids:
             return []
         # A list of task ids and no map_indexes: every map index of every task, on 2.11
