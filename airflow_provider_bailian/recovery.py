@@ -41,7 +41,7 @@ class Verdict(str, Enum):
 
 
 class Outcome(str, Enum):
-    RECOVERED = "recovered"  # exactly one live match, nothing unsettled: reattach to it
+    RECOVERED = "recovered"  # exactly one live match: reattach to it
     ABSENT = "absent"  # the whole window was read, no live match: nothing to wait for
     SEVERAL = "several"  # more than one live match: do not guess
     UNDECIDED = "undecided"  # candidates that cannot be told apart, or an unread window
@@ -59,6 +59,11 @@ class RecoveryLimits:
     skew: float = 120.0  # seconds of clock difference allowed on both sides of the window
     watch_timeout: float = 600.0  # how long to watch candidates that do not show a prompt yet
     watch_interval: float = 10.0
+
+    @property
+    def twin_wait(self) -> float:
+        """With one match, how long unconfirmed candidates may still settle: six re-reads."""
+        return 6 * self.watch_interval
 
     @classmethod
     def from_extras(cls, extras: Mapping[str, Any]) -> RecoveryLimits:
@@ -300,12 +305,17 @@ def _watch(
     """Re-read the running candidates that do not show their prompt yet, until they do.
 
     The prompt is promised in a finished task's answer; a running task may not show it.
-    Even with one match found, an unconfirmed task could be this submission and the
-    match a twin of it (the same request sent by someone else): only a settled set of
-    candidates decides. If one of them is ours, waiting on it is waiting on our video.
+    With no match yet, one of them may be this submission: watch them up to
+    ``watch_timeout`` (waiting on it is waiting on our video). With one match, an
+    unconfirmed task could be a twin sent together (the same request twice): watch them
+    up to ``twin_wait`` more, so that a twin that settles shows as "several".
     """
     deadline = clock() + limits.watch_timeout
+    twin_deadline: float | None = None
     while len(state.ids(Verdict.MATCH)) < 2:  # two matches already settle it: "several"
+        if state.ids(Verdict.MATCH) and twin_deadline is None:
+            twin_deadline = clock() + limits.twin_wait
+            deadline = min(deadline, twin_deadline)
         pending = [
             c
             for c in state.candidates
@@ -315,9 +325,12 @@ def _watch(
         ]
         if not pending or clock() + limits.watch_interval > deadline:
             return
+        shown = ", ".join(c.task_id for c in pending[:5])
+        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
         log.info(
-            "Waiting for Bailian task(s) %s to show their prompt (up to %.0f s more)",
-            ", ".join(c.task_id for c in pending),
+            "Waiting for Bailian task(s) %s%s to show their prompt (up to %.0f s more)",
+            shown,
+            more,
             deadline - clock(),
         )
         sleep(limits.watch_interval)
@@ -330,7 +343,9 @@ def _decide(state: RecoveryResult, complete: bool, limits: RecoveryLimits) -> Re
     open_ = [c for c in state.candidates if c.live and c.verdict is Verdict.UNCONFIRMED]
     if len(matches) > 1:
         state.outcome = Outcome.SEVERAL
-    elif matches and not open_ and complete:
+    elif matches:
+        # Unsettled candidates cannot make it "several" any more (they were watched for a
+        # twin); taking the one match never sends anything, so it never pays twice.
         state.outcome, state.task = Outcome.RECOVERED, matches[0]
     elif open_ or not complete:
         state.outcome = Outcome.UNDECIDED

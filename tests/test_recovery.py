@@ -23,7 +23,7 @@ BODY = {
 }
 FAST_SEARCH = {
     "recovery_settle": 0.3,
-    "recovery_interval": 0.2,
+    "recovery_interval": 0.5,  # six re-reads (3 s) for a twin to show
     "recovery_timeout": 20,
 }
 
@@ -113,6 +113,35 @@ def test_search_is_bounded_in_task_reads(rconn: Any, make_conn: Any, other_app: 
     assert len({r["task_id"] for r in seen if r["route"] == "query"}) == 2
     assert time.time() - started < 5
     assert rconn.count("submit") == 4
+    hook.close()
+
+
+def test_one_match_among_busy_running_tasks_is_recovered(
+    rconn: Any, make_conn: Any, other_app: Any
+) -> None:
+    """Other applications' tasks still running (no prompt shown) do not block a match."""
+    from airflow_provider_bailian.hooks.bailian import BailianHook
+
+    rconn.configure(task_seconds=60)
+    others = {
+        other_app.submit_text2video(model="wan2.6-t2v", prompt=f"app {i}").task_id
+        for i in range(40)
+    }
+    rconn.configure(task_seconds=0.2)
+    mine = other_app.submit_text2video(model="wan2.6-t2v", prompt=PROMPT, size="1280*720")
+    time.sleep(0.5)
+    make_conn("busy", rconn.base_url, api_style="dashscope", recovery_interval=0.2)
+    hook = BailianHook(bailian_conn_id="busy")
+    now = time.time()
+    found = hook.find_orphaned_task(BODY, since=now - 5, until=now, claimed=lambda t: False)
+    assert found.outcome is Outcome.RECOVERED
+    assert found.task is not None
+    assert found.task.task_id == mine.task_id
+    read = {c.task_id for c in found.candidates if c.result is not None}
+    assert len(read) <= 30  # recovery_max_candidates: 40 others are listed, 30 tasks read
+    assert mine.task_id in read
+    assert {c.task_id for c in found.candidates} <= others | {mine.task_id}
+    assert rconn.count("submit") == 41
     hook.close()
 
 
