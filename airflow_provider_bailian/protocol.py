@@ -28,8 +28,8 @@ from airflow_provider_bailian.models import (
     Submission,
     TaskResult,
     TaskStatus,
-    Text2VideoRequest,
     Usage,
+    VideoRequest,
 )
 
 
@@ -162,7 +162,7 @@ class BailianProtocol:
         tid = quote(str(task_id), safe="")
         return f"/api/v1/tasks/{tid}" if self.style is ApiStyle.DASHSCOPE else f"/task/{tid}"
 
-    def submit(self, request: Text2VideoRequest) -> HttpRequest:
+    def submit(self, request: VideoRequest) -> HttpRequest:
         path = DASHSCOPE_SUBMIT_PATH if self.style is ApiStyle.DASHSCOPE else GATEWAY_SUBMIT_PATH
         return HttpRequest(
             "POST",
@@ -199,6 +199,11 @@ class BailianProtocol:
 
     @property
     def can_cancel(self) -> bool:
+        return self.style is ApiStyle.DASHSCOPE
+
+    @property
+    def can_list(self) -> bool:
+        """Only DashScope lists the account's tasks (the gateway has no list endpoint)."""
         return self.style is ApiStyle.DASHSCOPE
 
     def _require_dashscope(self, what: str) -> None:
@@ -285,6 +290,15 @@ class BailianProtocol:
             message=self.scrub(str(output["message"])) if output.get("message") else None,
             usage=Usage.parse(data.get("usage")),
         )
+
+    def task_fields(self, answer: HttpAnswer) -> dict[str, Any]:
+        """A query answer's ``output`` object with its ``usage`` under ``"usage"`` (for matching)."""
+        data = self._json_or_none(answer)
+        output = data.get("output") if isinstance(data, dict) else None
+        fields = dict(output) if isinstance(output, dict) else {}
+        if isinstance(data, dict) and isinstance(data.get("usage"), dict):
+            fields["usage"] = data["usage"]
+        return fields
 
     def parse_ok(self, answer: HttpAnswer, *, operation: str, task_id: str | None = None) -> Any:
         """Any other JSON answer (cancel, list): the body, or the error it carries."""
