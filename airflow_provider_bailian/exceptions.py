@@ -101,6 +101,24 @@ class BailianAmbiguousSubmissionError(BailianAPIError):
     """
 
 
+class BailianUnresolvedSubmissionError(BailianAmbiguousSubmissionError, AirflowFailException):
+    """An earlier submission may have created a task that cannot be identified safely.
+
+    Raised by a retry that finds a submission intent without a task id where the task
+    list cannot settle it (the gateway style has no list), or when several listed tasks
+    match the request. Fail-fast: ``retries`` must not send it again; the message says
+    how to go on.
+    """
+
+
+class BailianRecordError(BailianError):
+    """The submission record could not be read or written (metadata database, state store).
+
+    Never treated as "no record": the try fails without submitting, and a retry reads
+    the record again.
+    """
+
+
 class BailianTaskFailedError(BailianError):
     """The Bailian task ended FAILED, CANCELED or UNKNOWN (expired or not found)."""
 

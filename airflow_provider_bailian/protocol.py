@@ -311,6 +311,11 @@ class BailianProtocol:
         """Only DashScope has the temporary-file upload (and resolves ``oss://`` inputs)."""
         return self.style is ApiStyle.DASHSCOPE
 
+    @property
+    def can_list(self) -> bool:
+        """Only DashScope lists the account's tasks (the gateway has no list endpoint)."""
+        return self.style is ApiStyle.DASHSCOPE
+
     def _require_dashscope(self, what: str) -> None:
         if self.style is not ApiStyle.DASHSCOPE:
             raise BailianError(
@@ -395,6 +400,15 @@ class BailianProtocol:
             message=self.scrub(str(output["message"])) if output.get("message") else None,
             usage=Usage.parse(data.get("usage")),
         )
+
+    def task_fields(self, answer: HttpAnswer) -> dict[str, Any]:
+        """A query answer's ``output`` object with its ``usage`` under ``"usage"`` (for matching)."""
+        data = self._json_or_none(answer)
+        output = data.get("output") if isinstance(data, dict) else None
+        fields = dict(output) if isinstance(output, dict) else {}
+        if isinstance(data, dict) and isinstance(data.get("usage"), dict):
+            fields["usage"] = data["usage"]
+        return fields
 
     def parse_ok(self, answer: HttpAnswer, *, operation: str, task_id: str | None = None) -> Any:
         """Any other JSON answer (cancel, list): the body, or the error it carries."""

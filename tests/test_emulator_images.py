@@ -9,6 +9,7 @@ the official ``dashscope`` SDK's image calls against the emulator.
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 from collections.abc import Iterator
@@ -604,6 +605,23 @@ def test_faults_reach_the_upload_routes(emu: BailianEmulator) -> None:
     emu.add_fault("upload", "500")
     assert upload(policy, make_png(400, 400)).status_code == 500
     assert upload(policy, make_png(400, 400)).status_code == 200
+
+
+def test_control_endpoint_lists_uploads(emu: BailianEmulator) -> None:
+    """For an emulator in another process: what was stored, with a digest of the bytes."""
+    png = make_png(400, 400)
+    url = emu.add_upload(png, "wan2.6-r2v", name="hero.png")
+    status, listed = call(emu, "GET", "/_emulator/uploads", token=None)
+    assert status == 200
+    (info,) = listed.values()
+    assert info["url"] == url
+    assert (info["model"], info["size"], info["content_type"]) == (
+        "wan2.6-r2v",
+        len(png),
+        "image/png",
+    )
+    assert info["sha256"] == hashlib.sha256(png).hexdigest()
+    assert "data" not in info
 
 
 def test_reset_forgets_uploads(emu: BailianEmulator) -> None:

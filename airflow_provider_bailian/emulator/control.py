@@ -1,12 +1,13 @@
 """Control endpoints under ``/_emulator/``: drive an emulator running in another process.
 
-They mirror the Python API (``requests``, ``tasks``, ``add_fault``, ``reset``,
+They mirror the Python API (``requests``, ``tasks``, ``uploads``, ``add_fault``, ``reset``,
 ``configure``, ``advance``) as JSON over HTTP and need no token; the emulator binds
 127.0.0.1 by default.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_bailian.emulator.faults import check_fault
@@ -28,6 +29,8 @@ def control(emulator: BailianEmulator, method: str, path: str, body: bytes, pars
             return json_reply(200, emulator.requests)
         if name == "tasks" and method == "GET":
             return json_reply(200, emulator.tasks)
+        if name == "uploads" and method == "GET":  # the bytes as a digest, not inline
+            return json_reply(200, {key: _digest(info) for key, info in emulator.uploads.items()})
         if name == "faults":
             if method == "GET":
                 return json_reply(200, emulator.faults)
@@ -68,3 +71,9 @@ def control(emulator: BailianEmulator, method: str, path: str, body: bytes, pars
     except (TypeError, ValueError) as exc:
         return json_reply(400, {"error": str(exc)})
     return json_reply(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _digest(info: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in info.items() if k != "data"}
+    out["sha256"] = hashlib.sha256(info["data"]).hexdigest()
+    return out

@@ -42,6 +42,8 @@ from airflow_provider_bailian.protocol import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
     from tenacity import RetryCallState
 
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from airflow_provider_bailian.polling import PollPolicy
     from airflow_provider_bailian.pricing import CostEstimate, PriceTable
     from airflow_provider_bailian.protocol import BailianProtocol
+    from airflow_provider_bailian.recovery import RecoveryResult
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,8 @@ class BailianHook(BaseHook):
 
     :param bailian_conn_id: the connection; password = API key, host = base URL, extras
         ``api_style``, ``region``, ``workspace``, ``timeout``, ``connect_timeout``,
-        ``max_retries``, ``retry_max_wait``, ``throttle_max_wait``, ``query_rate_limit``.
+        ``max_retries``, ``retry_max_wait``, ``throttle_max_wait``, ``query_rate_limit``,
+        and the ``recovery_*`` bounds of :meth:`find_orphaned_task`.
     """
 
     conn_name_attr = "bailian_conn_id"
@@ -336,6 +340,50 @@ class BailianHook(BaseHook):
                 return self.protocol.parse_ok(self._send(http), operation="list")
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # ---- recovery of ambiguous submissions ------------------------------------------------
+    @property
+    def submission_bound(self) -> float:
+        """The longest a submission can take here: connect + read timeouts + throttling."""
+        s = self.settings
+        return s.connect_timeout + s.timeout + s.throttle_max_wait
+
+    def find_orphaned_task(
+        self,
+        body: dict[str, Any],
+        *,
+        since: float,
+        until: float,
+        claimed: Callable[[str], bool],
+    ) -> RecoveryResult:
+        """Look in the task list for the task a submission of ``body`` may have created.
+
+        DashScope only. Reads go through the query retry rules and the account's query
+        limiter; the search is bounded (connection extras ``recovery_settle``,
+        ``recovery_timeout``, ``recovery_skew``, ``recovery_max_candidates``) and never
+        submits. See ``airflow_provider_bailian.recovery``.
+        """
+        from airflow_provider_bailian.recovery import RecoveryLimits, find_orphan
+
+        self.protocol._require_dashscope("list tasks")
+        limits = RecoveryLimits.from_extras(self.settings.extras)
+        return find_orphan(
+            _RecoveryReader(self), body, since=since, until=until, claimed=claimed, limits=limits
+        )
+
+    def _paced(self, http: HttpRequest, what: str) -> HttpAnswer:
+        """Send a read-only request through the query limiter and the query retry rules."""
+        from airflow_provider_bailian.hooks.bailian_async import rate_limiter_for
+
+        limiter = rate_limiter_for(self.settings)
+        for attempt in self._retrying(what=what, submission=False):
+            with attempt:
+                time.sleep(limiter.reserve())
+                answer = self._send(http)
+                if not 200 <= answer.status < 300:
+                    raise self.protocol.error_from(answer, operation=http.operation)
+                return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def cancel_if_pending(self, task_id: str) -> bool:
         """Cancel the task when cancelling is free (PENDING); leave a running one alone.
 
@@ -505,6 +553,31 @@ class BailianHook(BaseHook):
         behaviour = dict(_UI_FIELD_BEHAVIOUR)
         behaviour["hidden_fields"] = behaviour.pop("hidden-fields")
         return behaviour
+
+
+class _RecoveryReader:
+    """The task list and task reads a recovery search needs, through the hook's rules."""
+
+    def __init__(self, hook: BailianHook) -> None:
+        self.hook = hook
+
+    def list_page(self, *, model: str, page_no: int, page_size: int) -> dict[str, Any]:
+        protocol = self.hook.protocol
+        http = protocol.list_tasks(model_name=model, page_no=page_no, page_size=page_size)
+        try:
+            answer = self.hook._paced(http, "task list")
+        except BailianAPIError as exc:
+            if exc.status != 400 or page_size <= 10:
+                raise
+            # The page size limit is not published: fall back to the documented default.
+            http = protocol.list_tasks(model_name=model, page_no=page_no, page_size=10)
+            answer = self.hook._paced(http, "task list")
+        return protocol.parse_ok(answer, operation="list")
+
+    def read(self, task_id: str) -> tuple[TaskResult, dict[str, Any]]:
+        protocol = self.hook.protocol
+        answer = self.hook._paced(protocol.query(task_id), f"query of task {task_id}")
+        return protocol.parse_task(task_id, answer), protocol.task_fields(answer)
 
 
 def _transport_error(

@@ -54,14 +54,19 @@ class QueryRateLimiter:
         self.rate = rate
         self._next_slot = 0.0
 
-    async def acquire(self) -> None:
+    def reserve(self) -> float:
+        """Take the next slot; returns how long to wait for it (the sync hook sleeps it)."""
         if self.rate <= 0:
-            return
+            return 0.0
         now = time.monotonic()
         slot = max(now, self._next_slot)
         self._next_slot = slot + 1.0 / self.rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        return slot - now
+
+    async def acquire(self) -> None:
+        delay = self.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 def rate_limiter_for(settings: BailianSettings) -> QueryRateLimiter:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow_provider_bailian.hooks.bailian import BailianHook
     from airflow_provider_bailian.models import Submission, TaskResult, Usage, VideoRequest
     from airflow_provider_bailian.pricing import CostEstimate
+    from airflow_provider_bailian.reattach import Obtained
 
 XCOM_TASK_ID = "task_id"
 XCOM_VIDEO_URL = "video_url"
@@ -211,7 +212,8 @@ class BailianVideoGenerationOperator(BaseOperator):
             )
             return None
         ledger = SubmissionLedger(context) if self.reattach else None
-        record = self._submit_or_reattach(request, estimate, ledger)
+        obtained = self._submit_or_reattach(context, request, estimate, ledger)
+        record = obtained.record
         task_id = record["task_id"]
         self.log.info(
             "Bailian task_id=%s request_id=%s model=%s",
@@ -225,35 +227,37 @@ class BailianVideoGenerationOperator(BaseOperator):
             if ledger is not None:
                 ledger.clear()
             return task_id
+        if obtained.finished is not None:  # already SUCCEEDED: deferring would fire at once
+            return self._finish(context, obtained.finished, None, ledger)
         if self.deferrable:
             self._defer(task_id, record)
         return self._wait_in_worker(context, task_id, record, ledger)
 
     def _submit_or_reattach(
-        self, request: VideoRequest, estimate: CostEstimate | None, ledger: Any
-    ) -> dict[str, Any]:
-        """The earlier try's submission record if it still serves, else a new submission.
+        self, context: Any, request: VideoRequest, estimate: CostEstimate | None, ledger: Any
+    ) -> Obtained:
+        """The task this try waits for: an earlier try's, a recovered one, or a new submission.
 
-        The one place a paid task is created: check the budget, submit through the hook
-        (whose retry rules never resend an ambiguous submission), record it before waiting.
+        The one place a paid task is created (``reattach.SubmitOnce``): the intent is recorded
+        before sending, the budget checked, the hook's retry rules never resend an ambiguous
+        submission, and an ambiguous one is settled from Bailian's task list.
         """
-        fingerprint = self.request_fingerprint(request)
-        record = self._reattachable(ledger, fingerprint) if ledger else None
-        if record is not None:
-            return record
-        self._check_budget(estimate)
-        submission = self.submit(request)
-        record = {
-            "task_id": submission.task_id,
-            "request_id": submission.request_id,
-            "fingerprint": fingerprint,
-            "submitted_at": time.time(),
-            "model": request.model,
-            "duration": request.effective_duration,
-        }
-        if ledger is not None:
-            ledger.save(record)
-        return record
+        from airflow_provider_bailian.reattach import RunClaims, SubmitOnce
+
+        def send() -> Submission:
+            self._check_budget(estimate)
+            return self.submit(request)
+
+        return SubmitOnce(
+            hook=self.hook,
+            ledger=ledger,
+            claims=RunClaims(context) if ledger is not None else None,
+            body=request.to_body(),
+            fingerprint=self.request_fingerprint(request),
+            duration=request.effective_duration,
+            submit=send,
+            log=self.log,
+        ).obtain()
 
     def submit(self, request: VideoRequest) -> Submission:
         """Send the request: one hook call for every mode (the API style decides the route)."""
@@ -275,35 +279,6 @@ class BailianVideoGenerationOperator(BaseOperator):
                 f"Estimated cost {estimate} is above max_cost={self.max_cost:g} "
                 f"{estimate.currency}. Nothing was sent"
             )
-
-    def _reattachable(self, ledger: Any, fingerprint: str) -> dict[str, Any] | None:
-        """The earlier try's submission, if it can still give this try its video."""
-        record = ledger.load()
-        if record is None:
-            return None
-        prior = record["task_id"]
-        if record.get("fingerprint") != fingerprint:
-            self.log.info(
-                "An earlier try submitted Bailian task %s for a different request; submitting anew",
-                prior,
-            )
-            return None
-        result = self.hook.get_task(prior)
-        if result.status.is_active or result.status.value == "SUCCEEDED":
-            self.log.info(
-                "Reattaching to Bailian task %s (%s) submitted by an earlier try (found in the %s); "
-                "not submitting again",
-                prior,
-                result.status.value,
-                ledger.backend,
-            )
-            return record
-        self.log.warning(
-            "The earlier try's Bailian task %s is %s; submitting a new one",
-            prior,
-            result.status.value,
-        )
-        return None
 
     def _defer(self, task_id: str, record: dict[str, Any]) -> None:
         from airflow_provider_bailian.polling import trigger_deadline
