@@ -182,6 +182,13 @@ MODELS: dict[str, ModelSpec] = {
 _ALIASES = {alias: spec for spec in MODELS.values() for alias in spec.aliases}
 
 
+def running_limit(model: str | None) -> int:
+    """Tasks of one model an account runs at once (Bailian queues the rest as PENDING)."""
+    spec = get_model_spec(model) if model else None
+    name = spec.name if spec else (model or "")
+    return 2 if name.startswith(("wan2.2", "wanx2.1", "wan2.1")) else 5
+
+
 def get_model_spec(model: str) -> ModelSpec | None:
     """The capability entry of a model or of one of its aliases; ``None`` when unknown."""
     return MODELS.get(model) or _ALIASES.get(model)
