@@ -200,6 +200,20 @@ def _sample() -> bytes:
     return _sample_cache
 
 
+_LIST_OPTIONS = ("list_max_page_size", "list_key")
+
+
+def _check_list_option(name: str, value: Any) -> Any:
+    """Options of the task list: its maximum page size (None: none) and its array key."""
+    if name == "list_key":
+        if value not in ("data", "tasks"):
+            raise ValueError(f"list_key must be 'data' or 'tasks', got {value!r}")
+        return value
+    if value is not None and (not _is_int(value) or value < 1):
+        raise ValueError(f"list_max_page_size must be a positive integer or None, got {value!r}")
+    return value
+
+
 def _fmt_time(ts: float) -> str:
     dt = datetime.fromtimestamp(ts, _SERVICE_TZ)
     return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
@@ -292,6 +306,7 @@ class _Task:
     video_bytes: int | None
     start: float | None = None
     canceled_at: float | None = None
+    api_key_id: str = "emulator"  # another application of the account uses another key
 
     def status(self, now: float) -> str:
         if self.canceled_at is not None:
@@ -591,6 +606,8 @@ class BailianEmulator:
         self.seed: int | None = None
         self.quiet = True
         self.video_host = "localhost"
+        self.list_max_page_size: int | None = 100
+        self.list_key = "data"
         self._rng = random.Random()
         self._fault_rng = random.Random()
         self.configure(
@@ -686,7 +703,8 @@ class BailianEmulator:
 
         Options: api_key, task_seconds, pending_seconds, failure_rate, fault_rate,
         submit_rps, query_rps, max_concurrent, url_ttl, video_bytes, seed, quiet,
-        video_host. Task timings are fixed per task when it is submitted.
+        video_host, list_max_page_size, list_key. Task timings are fixed per task when it
+        is submitted.
         """
         checked: dict[str, Any] = {}
         for name, value in opts.items():
@@ -718,6 +736,8 @@ class BailianEmulator:
             "seed": self.seed,
             "quiet": self.quiet,
             "video_host": self.video_host,
+            "list_max_page_size": self.list_max_page_size,
+            "list_key": self.list_key,
         }
 
     @staticmethod
@@ -749,6 +769,8 @@ class BailianEmulator:
             return value
         if name == "quiet":
             return bool(value)
+        if name in _LIST_OPTIONS:
+            return _check_list_option(name, value)
         if name == "video_host":
             if not isinstance(value, str) or not value:
                 raise ValueError("video_host must be a non-empty string")
@@ -1418,6 +1440,7 @@ class BailianEmulator:
 
         page_no = positive("page_no", 1)
         page_size = positive("page_size", 10)
+        self._check_list_page_size(page_size)
         status = query.get("status") or None
         if status is not None and status not in _STATUSES:
             raise bad("status", f"{status!r} is not one of {', '.join(_STATUSES)}")
@@ -1455,7 +1478,7 @@ class BailianEmulator:
                     "request_id": task.request_id,
                     "gmt_create": int(task.created * 1000),
                     "region": "cn-beijing",
-                    "api_key_id": "emulator",
+                    "api_key_id": task.api_key_id,
                 }
                 if task.start is not None and task_status != "PENDING":
                     row["start_time"] = int((task.start + task.pending) * 1000)
@@ -1473,9 +1496,63 @@ class BailianEmulator:
             "total_page": math.ceil(total / page_size) if total else 0,
             "page_no": page_no,
             "page_size": page_size,
-            "data": page,
+            self.list_key: page,
         }
         return _json_reply(200, payload, rid)
+
+    # ----------------------------------------------------------------- the task list's limits
+
+    def _check_list_page_size(self, page_size: int) -> None:
+        """The real maximum page size is not published: answer 400 above the configured one."""
+        limit = self.list_max_page_size
+        if limit is not None and page_size > limit:
+            raise _ApiError(
+                400, "InvalidParameter", f"page_size: must be at most {limit}, got {page_size}"
+            )
+
+    def add_other_app_tasks(
+        self,
+        count: int,
+        *,
+        model: str = "wan2.6-t2v",
+        task_seconds: float | None = None,
+        api_key_id: str = "other-app",
+    ) -> list[str]:
+        """Tasks another application of the same account submitted with another key.
+
+        They take the account's running slots and show in its task list, but no client
+        here waits for them. Returns their ids.
+        """
+        ids = []
+        with self._lock:
+            now = self.now()
+            total = self.task_seconds if task_seconds is None else float(task_seconds)
+            for _ in range(count):
+                task = _Task(
+                    task_id=_new_id(),
+                    model=model,
+                    style="dashscope",
+                    request_id=_new_id(),
+                    prompt="another application's prompt",
+                    prompt_truncated=False,
+                    actual_prompt=None,
+                    input={},
+                    parameters={},
+                    size="1280*720",
+                    sr=720,
+                    duration=5,
+                    new_usage=True,
+                    created=now,
+                    pending=0.0,
+                    total=total,
+                    failure=None,
+                    video_bytes=None,
+                    api_key_id=api_key_id,
+                )
+                self._tasks[task.task_id] = task
+                ids.append(task.task_id)
+            self._advance(now)
+        return ids
 
     # ----------------------------------------------------------------- video
 

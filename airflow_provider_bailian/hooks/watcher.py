@@ -63,7 +63,8 @@ LIST_FAILURES_BEFORE_FALLBACK = 3
 FALLBACK_SECONDS = 300.0
 #: A task submitted longer ago than this may have finished unseen: read it once on register.
 FRESH_SECONDS = 60.0
-#: A PENDING task is read again at most this often, and only while its model's slots look free.
+#: A PENDING task is read again this often (or every ``poll_interval``), only while its
+#: model's slots look free: behind full slots it cannot have changed, but for a cancel.
 PENDING_RECHECK = 30.0
 #: Gateway style: a PENDING task behind full slots is still read this often (a safety net).
 QUEUED_RECHECK = 300.0
@@ -488,8 +489,8 @@ class StatusWatcher:
             elif watch.checked_at is None:
                 if self._slots_free(watch) or now - watch.since > FRESH_SECONDS:
                     self._spawn(self._read_once(watch))
-            elif self._slots_free(watch) and now - watch.checked_at >= max(
-                PENDING_RECHECK, watch.poll_interval or 0
+            elif self._slots_free(watch) and now - watch.checked_at >= (
+                watch.poll_interval or PENDING_RECHECK
             ):
                 self._spawn(self._read_once(watch))
 
