@@ -29,6 +29,7 @@ stopped. It only reads; it never cancels.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import hashlib
 import itertools
@@ -110,6 +111,12 @@ class _Watch:
     misses: int = 0  # direct reads said RUNNING while the list did not show it
     list_blind: bool = False
     busy: bool = False  # a direct read or a poller owns it right now
+    turn: asyncio.Event = field(default_factory=asyncio.Event)  # gateway: a slot may be ours
+
+    @property
+    def order(self) -> tuple[float, int]:
+        """Place in the account's queue: Bailian starts queued tasks first come, first served."""
+        return (self.since, self.seq)
 
 
 class StatusWatcher:
@@ -125,7 +132,13 @@ class StatusWatcher:
         self._watches: dict[str, _Watch] = {}
         self._seq = itertools.count()
         self._wake = asyncio.Event()
-        self._slots_changed = asyncio.Event()
+        # Kept up to date as statuses change, so no step walks every watched task:
+        self._running: Counter[str | None] = Counter()  # watched tasks RUNNING, by model
+        self._queue: dict[str | None, list[tuple[float, int, _Watch]]] = {}  # not yet RUNNING
+        self._seen_running: set[_Watch] = set()
+        self._unchecked: set[_Watch] = set()
+        self._min_expected = math.inf
+        self._min_poll_interval = math.inf
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._page_sizes = list(LIST_PAGE_SIZES)
@@ -168,9 +181,14 @@ class StatusWatcher:
                 ),
                 seq=next(self._seq),
             )
+            bisect.insort(self._queue.setdefault(model, []), (*watch.order, watch))
+            self._unchecked.add(watch)
+            self._min_expected = min(self._min_expected, watch.expected)
+            self._min_poll_interval = min(self._min_poll_interval, watch.poll_interval or math.inf)
             self._start(watch)
         elif poll_interval and poll_interval > 0:
             watch.poll_interval = min(watch.poll_interval or poll_interval, poll_interval)
+            self._min_poll_interval = min(self._min_poll_interval, poll_interval)
         reg = Registration(task_id, asyncio.get_running_loop().create_future())
         reg.status = watch.status
         watch.registrations.add(reg)
@@ -214,22 +232,43 @@ class StatusWatcher:
     def _drop(self, watch: _Watch) -> None:
         if self._watches.get(watch.task_id) is watch:
             del self._watches[watch.task_id]
-            self._signal_slots()
+            self._leave_queue(watch)
+            self._seen_running.discard(watch)
+            self._unchecked.discard(watch)
+            if watch.status == "RUNNING":
+                self._running[watch.model] -= 1
+                self._release(watch.model)
+            if not self._watches:
+                self._min_expected = self._min_poll_interval = math.inf
 
-    def _signal_slots(self) -> None:
-        self._slots_changed.set()
-        self._slots_changed = asyncio.Event()
+    def _leave_queue(self, watch: _Watch) -> None:
+        queue = self._queue.get(watch.model, [])
+        i = bisect.bisect_left(queue, watch.order, key=lambda item: item[:2])
+        if i < len(queue) and queue[i][2] is watch:
+            queue.pop(i)
 
     def _note(self, watch: _Watch, status: str) -> None:
         if status == watch.status:
             return
-        was_running = watch.status == "RUNNING"
+        was = watch.status
         watch.status = status
         for reg in watch.registrations:
             reg.status = status
             reg.changed.set()
-        if was_running:
-            self._signal_slots()
+        if status == "RUNNING":
+            self._running[watch.model] += 1
+            self._leave_queue(watch)
+        elif was == "RUNNING":
+            self._running[watch.model] -= 1
+        elif status not in ("PENDING", "unknown"):
+            self._leave_queue(watch)
+        self._release(watch.model)
+
+    def _release(self, model: str | None) -> None:
+        """A slot of ``model`` may be free: the queued tasks next in line may poll now."""
+        free = running_limit(model) - self._running[model]
+        for *_, watch in self._queue.get(model, [])[: max(0, free)]:
+            watch.turn.set()
 
     def _finish(self, watch: _Watch, result: TaskResult) -> None:
         self._note(watch, result.status.value)
@@ -294,12 +333,14 @@ class StatusWatcher:
     def _saw(self, watch: _Watch, result: TaskResult, now: float) -> bool:
         """Record a direct read; True when it ended the wait."""
         watch.checked_at = now
+        self._unchecked.discard(watch)
         self._note(watch, result.status.value)
         if result.status.is_terminal:
             self._finish(watch, result)
             return True
         if result.status is TaskStatus.RUNNING:
             watch.seen_running = True
+            self._seen_running.add(watch)
             if watch.running_since is None:
                 watch.running_since = watch.policy._generation_start(result, now)
         return False
@@ -345,20 +386,21 @@ class StatusWatcher:
 
     # ---- gateway: PENDING tasks behind full slots wait their turn ------------------------
     def _next_in_line(self, watch: _Watch) -> bool:
-        """May this PENDING task have started? Only if its model has a free slot it is next for."""
-        mine = [w for w in self._watches.values() if w.model == watch.model]
-        free = running_limit(watch.model) - sum(1 for w in mine if w.status == "RUNNING")
+        """May this queued task have started? Only if a slot of its model is free for it."""
+        free = running_limit(watch.model) - self._running[watch.model]
         if free <= 0:
             return False
-        key = (watch.since, watch.seq)
-        ahead = sum(1 for w in mine if w.status != "RUNNING" and (w.since, w.seq) < key)
-        return ahead < free
+        queue = self._queue.get(watch.model, [])
+        return bisect.bisect_left(queue, watch.order, key=lambda item: item[:2]) < free
 
     async def _queued(self, watch: _Watch, delay: float) -> None:
         """Sleep ``delay``, then longer while the task cannot have started (slots full)."""
         now = time.time()
         first = now + delay
-        cap = max(delay, QUEUED_RECHECK)
+        # The safety net spends at most a quarter of the query rate on queued tasks.
+        rate = self.client.limiter.rate
+        share = len(self._queue.get(watch.model, [])) / (0.25 * rate) if rate > 0 else 0.0
+        cap = max(delay, QUEUED_RECHECK, share)
         if watch.poll_interval:
             cap = min(cap, max(delay, watch.poll_interval))
         last = now + cap
@@ -366,10 +408,10 @@ class StatusWatcher:
             now = time.time()
             if now >= last or (now >= first and self._next_in_line(watch)):
                 return
-            changed = self._slots_changed
+            watch.turn.clear()
             timeout = (first if now < first else last) - now
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=timeout)
+                await asyncio.wait_for(watch.turn.wait(), timeout=timeout)
 
     # ---- DashScope: one list stream for every watched task -------------------------------
     async def _list_stream(self) -> None:
@@ -463,22 +505,34 @@ class StatusWatcher:
         delay = min(30.0, 2.0**self._list_failures)
         await asyncio.sleep(max(delay, getattr(exc, "retry_after", None) or 0.0))
 
+    def _slots_free_for(self, model: str | None) -> bool:
+        counts = self._running_by_model
+        running = counts[model] if model else sum(counts.values())
+        return running < running_limit(model)
+
     def _slots_free(self, watch: _Watch) -> bool:
-        if watch.model:
-            running = self._running_by_model[watch.model]
-        else:
-            running = sum(self._running_by_model.values())
-        return running < running_limit(watch.model)
+        return self._slots_free_for(watch.model)
 
     def _apply(self, now: float) -> None:
-        """Bring every watched task up to date with the last RUNNING list."""
-        for watch in list(self._watches.values()):
-            if watch.busy:
+        """Bring the watched tasks up to date with the last RUNNING list.
+
+        Only the tasks that can need a step are visited: those in the list, those seen
+        running, new ones, and queued ones while their model's slots look free.
+        """
+        visit = {w for tid in self._listed if (w := self._watches.get(tid)) is not None}
+        visit |= self._seen_running | self._unchecked
+        for model, queue in self._queue.items():
+            if self._slots_free_for(model):
+                visit.update(item[2] for item in queue)
+        for watch in sorted(visit, key=lambda w: w.order):
+            if watch.busy or not self._watching(watch):
                 continue
             row = self._listed.get(watch.task_id)
             if row is not None:
                 self._note(watch, "RUNNING")
                 watch.seen_running, watch.misses = True, 0
+                self._seen_running.add(watch)
+                self._unchecked.discard(watch)
                 if watch.running_since is None:
                     watch.running_since = _start_time(row, now)
                 continue
@@ -487,6 +541,7 @@ class StatusWatcher:
                 if watch.checked_at is None or watch.checked_at < (self._listed_at or 0.0):
                     self._spawn(self._read_once(watch))
             elif watch.checked_at is None:
+                self._unchecked.discard(watch)  # decided now; later only as a queued task
                 if self._slots_free(watch) or now - watch.since > FRESH_SECONDS:
                     self._spawn(self._read_once(watch))
             elif self._slots_free(watch) and now - watch.checked_at >= (
@@ -496,14 +551,11 @@ class StatusWatcher:
 
     def _next_list_delay(self, now: float) -> float:
         """D while a watched video may be finishing; longer while none can be."""
-        bound = min(
-            (w.poll_interval for w in self._watches.values() if w.poll_interval), default=math.inf
-        )
+        bound = self._min_poll_interval
         dense = min(self.client.settings.list_interval or 5.0, bound)
-        quiet = min(MAX_QUIET_LIST_INTERVAL, bound)
-        for watch in self._watches.values():
-            # A task not seen yet may start now: list at least once before it can finish.
-            quiet = min(quiet, EARLIEST_FINISH * watch.expected)
+        # A task not seen yet may start now: list at least once before it can finish.
+        quiet = min(MAX_QUIET_LIST_INTERVAL, bound, EARLIEST_FINISH * self._min_expected)
+        for watch in self._seen_running:
             if watch.running_since is not None:
                 until = watch.running_since + EARLIEST_FINISH * watch.expected - now
                 if until <= dense:
