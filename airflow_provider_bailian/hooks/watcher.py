@@ -240,6 +240,15 @@ class StatusWatcher:
                 self._release(watch.model)
             if not self._watches:
                 self._min_expected = self._min_poll_interval = math.inf
+                self._stop_helpers()
+
+    def _stop_helpers(self) -> None:
+        """Nothing left to watch: end the list stream and the pollers now, not after their
+        sleep (a test or ``dag.test()`` may close the event loop right after the last wait)."""
+        current = asyncio.current_task()
+        for task in [self._runner, *self._tasks]:
+            if task is not None and task is not current and not task.done():
+                task.cancel()
 
     def _leave_queue(self, watch: _Watch) -> None:
         queue = self._queue.get(watch.model, [])
