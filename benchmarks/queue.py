@@ -361,10 +361,12 @@ def run_sim(strategy: str, n: int) -> dict[str, Any]:
 
 def run_http(strategy: str, n: int, speed: float) -> dict[str, Any]:
     from airflow_provider_bailian.emulator import BailianEmulator, server
+    from airflow_provider_bailian.emulator import clock as emulator_clock
     from airflow_provider_bailian.hooks.bailian import BailianHook
 
     clock = _Clock(0.0, speed)
-    server.time = clock.shim()  # type: ignore[attr-defined]
+    for module in (server, emulator_clock):  # its task clock and its rate windows
+        module.time = clock.shim()  # type: ignore[attr-defined]
     _use_clock(clock)
     starts, ends = schedule(n)
     lengths = [e - s for s, e in zip(starts, ends, strict=True)]
