@@ -88,7 +88,7 @@ class QueryRateLimiter:
         """Hand out slots to the queued callers of one loop, most urgent first."""
         while queue:
             now = time.monotonic()
-            if now < self._next_slot:
+            if now + 1e-4 < self._next_slot:  # a timer may fire a little early
                 await asyncio.sleep(self._next_slot - now)
                 continue
             _, _, waiter = heapq.heappop(queue)

@@ -69,6 +69,9 @@ FRESH_SECONDS = 60.0
 PENDING_RECHECK = 30.0
 #: Gateway style: a PENDING task behind full slots is still read this often (a safety net).
 QUEUED_RECHECK = 300.0
+#: Timers may fire a little early (the loop's clock resolution): a deadline this close counts
+#: as reached, or a coroutine could spin on ever shorter sleeps.
+CLOCK_SLACK = 0.001
 #: Strategies: "list" (DashScope), "queue" (gateway), "per_task" (every task on its own).
 STRATEGIES = ("list", "queue", "per_task")
 
@@ -148,8 +151,6 @@ class StatusWatcher:
         self._listed: dict[str, dict[str, Any]] = {}
         self._listed_at: float | None = None
         self._running_by_model: Counter[str] = Counter()
-        #: Requests sent, by kind ("list", "get"): for benchmarks and tests.
-        self.requests: Counter[str] = Counter()
 
     # ---- registering -------------------------------------------------------------------
     def register(
@@ -303,7 +304,6 @@ class StatusWatcher:
         task_id = watch.task_id
         while self._watching(watch):
             try:
-                self.requests["get"] += 1
                 return await self.client.get_task(task_id, urgency)
             except BailianError as exc:
                 now = time.time()
@@ -415,10 +415,11 @@ class StatusWatcher:
         last = now + cap
         while self._watching(watch):
             now = time.time()
-            if now >= last or (now >= first and self._next_in_line(watch)):
+            soon = now + CLOCK_SLACK
+            if soon >= last or (soon >= first and self._next_in_line(watch)):
                 return
             watch.turn.clear()
-            timeout = (first if now < first else last) - now
+            timeout = (first if soon < first else last) - now
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(watch.turn.wait(), timeout=timeout)
 
@@ -444,7 +445,7 @@ class StatusWatcher:
             )
             self._apply(self._listed_at)
             until = time.time() + self._next_list_delay(time.time())
-            while self._watches and time.time() < until:
+            while self._watches and time.time() + CLOCK_SLACK < until:
                 if await self._nap(until - time.time()):
                     self._apply(time.time())  # new registrations: decide with the last list
                     until = min(until, time.time() + self._next_list_delay(time.time()))
@@ -465,7 +466,6 @@ class StatusWatcher:
         while True:
             size = self._page_sizes[0]
             try:
-                self.requests["list"] += 1
                 data = await self.client.list_tasks(status="RUNNING", page_no=page, page_size=size)
             except BailianAPIError as exc:
                 if exc.status == 400 and len(self._page_sizes) > 1:
