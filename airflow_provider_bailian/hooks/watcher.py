@@ -104,7 +104,8 @@ class _Watch:
     poll_interval: float | None
     since: float  # local epoch seconds the task was submitted (or the wait started)
     max_error_seconds: float
-    policy: PollPolicy
+    duration: int | None
+    submitted_at: float | None
     seq: int
     registrations: set[Registration] = field(default_factory=set)
     status: str = "unknown"
@@ -114,7 +115,21 @@ class _Watch:
     misses: int = 0  # direct reads said RUNNING while the list did not show it
     list_blind: bool = False
     busy: bool = False  # a direct read or a poller owns it right now
-    turn: asyncio.Event = field(default_factory=asyncio.Event)  # gateway: a slot may be ours
+    turn: asyncio.Event | None = None  # gateway: set when a slot may be ours
+    _policy: PollPolicy | None = None
+
+    @property
+    def policy(self) -> PollPolicy:
+        """The per-task policy (backoff, per-task polling), made when first needed: a
+        thousand registrations at once must stay cheap for the event loop."""
+        if self._policy is None:
+            self._policy = PollPolicy.create(
+                model=self.model,
+                duration=self.duration,
+                poll_interval=self.poll_interval,
+                submitted_at=self.submitted_at,
+            )
+        return self._policy
 
     @property
     def order(self) -> tuple[float, int]:
@@ -174,12 +189,8 @@ class StatusWatcher:
                 poll_interval=poll_interval if poll_interval and poll_interval > 0 else None,
                 since=submitted_at or started_at or time.time(),
                 max_error_seconds=max_error_seconds,
-                policy=PollPolicy.create(
-                    model=model,
-                    duration=duration,
-                    poll_interval=poll_interval,
-                    submitted_at=submitted_at,
-                ),
+                duration=duration,
+                submitted_at=submitted_at,
                 seq=next(self._seq),
             )
             bisect.insort(self._queue.setdefault(model, []), (*watch.order, watch))
@@ -278,7 +289,8 @@ class StatusWatcher:
         """A slot of ``model`` may be free: the queued tasks next in line may poll now."""
         free = running_limit(model) - self._running[model]
         for *_, watch in self._queue.get(model, [])[: max(0, free)]:
-            watch.turn.set()
+            if watch.turn is not None:
+                watch.turn.set()
 
     def _finish(self, watch: _Watch, result: TaskResult) -> None:
         self._note(watch, result.status.value)
@@ -418,6 +430,8 @@ class StatusWatcher:
             soon = now + CLOCK_SLACK
             if soon >= last or (soon >= first and self._next_in_line(watch)):
                 return
+            if watch.turn is None:
+                watch.turn = asyncio.Event()
             watch.turn.clear()
             timeout = (first if soon < first else last) - now
             with contextlib.suppress(asyncio.TimeoutError):
