@@ -521,12 +521,16 @@ def write_section(command: str, parts: list[str]) -> None:
         current = current.replace(old, "")
     tables = {_key(part): part for part in re.split(r"\n(?=\*\*N = )", old)[1:]}
     tables.update({_key(part): part for part in parts})
-    ordered = sorted(tables.items(), key=lambda item: ("HTTP" in item[0], item[0]))
+    ordered = sorted(tables.items(), key=lambda item: ("HTTP" in item[0], _size(item[0])))
     body = "\n".join(part.rstrip("\n") + "\n" for _, part in ordered)
     commands = re.findall(r"^`python benchmarks/queue.py[^`]*`$", old, flags=re.M)
     runs = "\n".join(dict.fromkeys([*commands, f"`{command}`"]))
     text = f"{SECTION}\n\n{INTRO}\n\nRuns:\n\n{runs}\n\n{body}"
     path.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+
+
+def _size(key: str) -> int:
+    return int(re.sub(r"\D", "", key.split("**")[1]))
 
 
 def _key(part: str) -> str:
