@@ -321,3 +321,13 @@ def guess_spec(model: str, mode: str) -> ModelSpec:
         endpoint=endpoint,
         last_frame=shape in (SHAPE_MEDIA, SHAPE_FRAME_URLS),
     )
+
+
+def running_limit(model: str | None) -> int:
+    """Tasks of one model an account runs at once (Bailian queues the rest as PENDING).
+
+    Section 7 of the facts: 5 for wan2.5 and later, 2 for wan2.2 and wan2.1 (kf2v included).
+    """
+    spec = get_model_spec(model) if model else None
+    name = spec.name if spec else (model or "")
+    return 2 if name.startswith(("wan2.2", "wanx2.1", "wan2.1")) else 5

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "retry_max_wait": 30.0,  # cap of one backoff step, seconds
     "throttle_max_wait": 120.0,  # how long a throttled (429) submission keeps retrying
     "query_rate_limit": 10.0,  # queries per second shared by every wait on this key
+    "list_interval": 5.0,  # D: how late a finish is seen through the task list (DashScope)
 }
 
 
@@ -61,6 +62,7 @@ class BailianSettings:
     retry_max_wait: float = DEFAULTS["retry_max_wait"]
     throttle_max_wait: float = DEFAULTS["throttle_max_wait"]
     query_rate_limit: float = DEFAULTS["query_rate_limit"]
+    list_interval: float = DEFAULTS["list_interval"]
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -98,6 +100,7 @@ class BailianSettings:
             retry_max_wait=_number(get, "retry_max_wait", float),
             throttle_max_wait=_number(get, "throttle_max_wait", float),
             query_rate_limit=_number(get, "query_rate_limit", float),
+            list_interval=_number(get, "list_interval", float),
             extras=extras,
         )
 

@@ -45,6 +45,13 @@ _CONN_FIELDS: dict[str, dict[str, Any]] = {
         "(DashScope allows 20 per account).",
         "schema": {"type": ["number", "null"], "default": 10},
     },
+    "list_interval": {
+        "label": "Task list interval (s)",
+        "description": "DashScope style: waits on this key share one read of the task list "
+        "every this many seconds while a video may be finishing, so a finished video is seen "
+        "within about this long.",
+        "schema": {"type": ["number", "null"], "default": 5},
+    },
 }
 
 _UI_FIELD_BEHAVIOUR: dict[str, Any] = {

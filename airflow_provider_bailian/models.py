@@ -32,6 +32,7 @@ from airflow_provider_bailian.capabilities import (
     get_model_spec,
     guess_spec,
     models_of,
+    running_limit,
     tier_of_size,
 )
 from airflow_provider_bailian.exceptions import BailianValidationError
@@ -51,6 +52,7 @@ __all__ = [
     "Usage",
     "VideoRequest",
     "get_model_spec",
+    "running_limit",
     "tier_of_size",
 ]
 

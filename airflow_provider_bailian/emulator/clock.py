@@ -58,6 +58,7 @@ class Task:
     mode: str = "text2video"
     # Usage fields beyond text-to-video's: wan2.6-i2v-flash's "audio", billed input video.
     usage_extra: dict[str, Any] = field(default_factory=dict)
+    api_key_id: str = "emulator"  # another application of the account uses another key
 
     def status(self, now: float) -> str:
         if self.canceled_at is not None:
@@ -162,7 +163,7 @@ class Task:
             "request_id": self.request_id,
             "gmt_create": int(self.created * 1000),
             "region": "cn-beijing",
-            "api_key_id": "emulator",
+            "api_key_id": self.api_key_id,
         }
         if self.start is not None and status != "PENDING":
             row["start_time"] = int((self.start + self.pending) * 1000)

@@ -52,6 +52,12 @@ from airflow_provider_bailian.emulator.handler import (
     RequestHandler,
 )
 from airflow_provider_bailian.emulator.images import IMAGE_FORMATS, image_info
+from airflow_provider_bailian.emulator.listing import (
+    LIST_OPTIONS,
+    check_list_option,
+    check_page_size,
+    other_app_task,
+)
 from airflow_provider_bailian.emulator.media import (
     UPLOAD_PATH,
     UploadStore,
@@ -156,6 +162,8 @@ class BailianEmulator:
         self.seed: int | None = None
         self.quiet = True
         self.video_host = "localhost"
+        self.list_max_page_size: int | None = LIST_OPTIONS["list_max_page_size"]
+        self.list_key: str = LIST_OPTIONS["list_key"]
         self._rng = random.Random()
         self._fault_rng = random.Random()
         self.configure(
@@ -245,7 +253,8 @@ class BailianEmulator:
 
         Options: api_key, task_seconds, pending_seconds, failure_rate, fault_rate,
         submit_rps, query_rps, max_concurrent, url_ttl, video_bytes, seed, quiet,
-        video_host. Task timings are fixed per task when it is submitted.
+        video_host, list_max_page_size, list_key. Task timings are fixed per task when it
+        is submitted.
         """
         checked: dict[str, Any] = {}
         for name, value in opts.items():
@@ -277,6 +286,8 @@ class BailianEmulator:
             "seed": self.seed,
             "quiet": self.quiet,
             "video_host": self.video_host,
+            "list_max_page_size": self.list_max_page_size,
+            "list_key": self.list_key,
         }
 
     @staticmethod
@@ -308,6 +319,8 @@ class BailianEmulator:
             return value
         if name == "quiet":
             return bool(value)
+        if name in LIST_OPTIONS:
+            return check_list_option(name, value)
         if name == "video_host":
             if not isinstance(value, str) or not value:
                 raise ValueError("video_host must be a non-empty string")
@@ -694,6 +707,7 @@ class BailianEmulator:
 
         page_no = positive("page_no", 1)
         page_size = positive("page_size", 10)
+        check_page_size(page_size, self.list_max_page_size)
         status = query.get("status") or None
         if status is not None and status not in STATUSES:
             raise bad("status", f"{status!r} is not one of {', '.join(STATUSES)}")
@@ -733,9 +747,30 @@ class BailianEmulator:
             "total_page": math.ceil(total / page_size) if total else 0,
             "page_no": page_no,
             "page_size": page_size,
-            "data": page,
+            self.list_key: page,
         }
         return json_reply(200, payload, rid)
+
+    def add_other_app_tasks(
+        self,
+        count: int,
+        *,
+        model: str = "wan2.6-t2v",
+        task_seconds: float | None = None,
+        api_key_id: str = "other-app",
+    ) -> list[str]:
+        """Tasks another application of the same account submitted with another key: they
+        take the account's running slots and show in its task list. Returns their ids."""
+        total = self.task_seconds if task_seconds is None else float(task_seconds)
+        with self._lock:
+            now = self.now()
+            tasks = [
+                other_app_task(now, model=model, total=total, api_key_id=api_key_id)
+                for _ in range(count)
+            ]
+            self._tasks.update((t.task_id, t) for t in tasks)
+            self._advance(now)
+        return [t.task_id for t in tasks]
 
     # ----------------------------------------------------------------- video
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
+import itertools
 import ssl
 import time
 import weakref
@@ -43,16 +45,27 @@ _settings_reads: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
+#: Urgency of a query for the shared limiter (lower is served first).
+URGENT, NORMAL, IDLE = 0, 1, 2
+
+
 class QueryRateLimiter:
     """Spaces calls evenly at ``rate`` per second, across every coroutine that shares it.
 
-    The reservation happens without an ``await`` in between, so it needs no lock and
-    works across event loops.
+    When callers queue, the most urgent goes first (a RUNNING task near its finish before
+    a PENDING one), then the oldest: the account's query budget goes where a finish can be
+    seen. A free slot is taken without an ``await`` in between, so the spacing holds across
+    event loops; the queue of waiters is per event loop.
     """
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self._next_slot = 0.0
+        self._seq = itertools.count()
+        self._dispatchers: set[asyncio.Task[None]] = set()
+        self._queues: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, list[tuple[int, int, asyncio.Future[None]]]
+        ] = weakref.WeakKeyDictionary()
 
     def reserve(self) -> float:
         """Take the next slot; returns how long to wait for it (the sync hook sleeps it)."""
@@ -63,10 +76,35 @@ class QueryRateLimiter:
         self._next_slot = slot + 1.0 / self.rate
         return slot - now
 
-    async def acquire(self) -> None:
-        delay = self.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async def acquire(self, urgency: int = NORMAL) -> None:
+        if self.rate <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        queue = self._queues.setdefault(loop, [])
+        now = time.monotonic()
+        if not queue and now >= self._next_slot:
+            self._next_slot = now + 1.0 / self.rate
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(queue, (urgency, next(self._seq), waiter))
+        if len(queue) == 1:
+            task = loop.create_task(self._dispatch(queue))
+            self._dispatchers.add(task)
+            task.add_done_callback(self._dispatchers.discard)
+        await waiter
+
+    async def _dispatch(self, queue: list[tuple[int, int, asyncio.Future[None]]]) -> None:
+        """Hand out slots to the queued callers of one loop, most urgent first."""
+        while queue:
+            now = time.monotonic()
+            if now + 1e-4 < self._next_slot:  # a timer may fire a little early
+                await asyncio.sleep(self._next_slot - now)
+                continue
+            _, _, waiter = heapq.heappop(queue)
+            if waiter.done():  # its caller was cancelled
+                continue
+            self._next_slot = max(now, self._next_slot) + 1.0 / max(self.rate, 1e-9)
+            waiter.set_result(None)
 
 
 def rate_limiter_for(settings: BailianSettings) -> QueryRateLimiter:
@@ -146,8 +184,8 @@ class BailianAsyncClient:
         """A client for a connection, read with Airflow's async API (never blocking the loop)."""
         return cls(await connection_settings(conn_id))
 
-    async def _send(self, request: HttpRequest) -> HttpAnswer:
-        await self.limiter.acquire()
+    async def _send(self, request: HttpRequest, urgency: int = NORMAL) -> HttpAnswer:
+        await self.limiter.acquire(urgency)
         client = await shared_http_client(self.settings)
         try:
             resp = await client.request(
@@ -167,9 +205,15 @@ class BailianAsyncClient:
             content_type=resp.headers.get("content-type", ""),
         )
 
-    async def get_task(self, task_id: str) -> TaskResult:
-        """One status query (no retries here: the trigger's loop owns the backoff)."""
-        return self.protocol.parse_task(task_id, await self._send(self.protocol.query(task_id)))
+    async def get_task(self, task_id: str, urgency: int = NORMAL) -> TaskResult:
+        """One status query (no retries here: the caller owns the backoff)."""
+        answer = await self._send(self.protocol.query(task_id), urgency)
+        return self.protocol.parse_task(task_id, answer)
+
+    async def list_tasks(self, urgency: int = URGENT, **filters: Any) -> Any:
+        """One page of the account's task list (DashScope only), as the flat JSON answer."""
+        answer = await self._send(self.protocol.list_tasks(**filters), urgency)
+        return self.protocol.parse_ok(answer, operation="list")
 
     async def cancel_task(self, task_id: str) -> Any:
         http = self.protocol.cancel(task_id)

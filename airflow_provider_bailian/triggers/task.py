@@ -1,9 +1,9 @@
 """BailianTaskTrigger: wait for a Bailian task in the triggerer, without a worker slot.
 
 The trigger only reads the task (Airflow may run the same trigger on two
-triggerers at once), through the shared async client: one pooled httpx client per
-event loop and base URL, one query rate limiter per API key. It yields exactly one
-event. Its optional ``on_kill`` (Airflow 3.3+, when a user marks the task failed or
+triggerers at once). It registers its task with the status watcher of its event loop
+and account (``hooks/watcher.py``), which reads the statuses of all waiting tasks of
+that account at once, and turns the terminal result into exactly one event. Its optional ``on_kill`` (Airflow 3.3+, when a user marks the task failed or
 clears it) cancels a task that is still PENDING; ``cleanup`` never cancels anything.
 """
 
@@ -21,17 +21,17 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.exceptions import BailianError
 from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
+from airflow_provider_bailian.hooks.watcher import Registration, WaitFailed, watcher_for
 from airflow_provider_bailian.models import TaskStatus
-from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS, PollPolicy
-from airflow_provider_bailian.protocol import (
-    CANCELLED_MESSAGE,
-    is_transient,
-    refuse_cancel_reason,
-)
+from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS
+from airflow_provider_bailian.protocol import CANCELLED_MESSAGE, refuse_cancel_reason
 
 
 class BailianTaskTrigger(BaseTrigger):
-    """Polls one Bailian task until it is terminal or ``deadline`` (epoch seconds) passes.
+    """Waits for one Bailian task until it is terminal or ``deadline`` (epoch seconds) passes.
+
+    ``poll_interval`` bounds how late a finish is seen (the list period, or the per-task
+    poll interval).
 
     Events (``status`` key): ``success`` with ``result`` (the full result dict);
     ``failed`` (FAILED, CANCELED, UNKNOWN) with ``code`` and ``message``; ``timeout``;
@@ -98,84 +98,68 @@ class BailianTaskTrigger(BaseTrigger):
         except BailianError as exc:
             yield self._event("error", message=str(exc))
             return
-        policy = PollPolicy.create(
+        # Every wait of this account in this event loop shares one watcher (hooks/watcher.py).
+        watcher = watcher_for(client)
+        reg = watcher.register(
+            task_id,
             model=self.model,
             duration=self.duration,
             poll_interval=self.poll_interval,
             submitted_at=self.submitted_at,
+            started_at=self.started_at,
+            max_error_seconds=self.max_error_seconds,
         )
-        errors = 0
-        errors_since: float | None = None
-        last_status = "unknown"
-        while True:
-            now = time.time()
-            if self.deadline is not None and now >= self.deadline:
-                waited = now - self.started_at
-                yield self._event(
-                    "timeout",
-                    message=(
-                        f"Waited {waited:.0f} s for Bailian task {task_id}, which is still "
-                        f"{last_status}; it was not cancelled and may still produce (and bill) "
-                        "a video"
-                    ),
-                )
-                return
+        try:
+            timed_out = await self._await(reg)
+        finally:
+            watcher.unregister(reg)
+        if timed_out:
+            waited = time.time() - self.started_at
+            yield self._event(
+                "timeout",
+                message=(
+                    f"Waited {waited:.0f} s for Bailian task {task_id}, which is still "
+                    f"{reg.status}; it was not cancelled and may still produce (and bill) "
+                    "a video"
+                ),
+            )
+            return
+        try:
+            result = reg.future.result()
+        except WaitFailed as exc:
+            yield self._event(
+                "error", message=exc.message, code=exc.code, request_id=exc.request_id
+            )
+            return
+        if result.status is TaskStatus.SUCCEEDED:
+            yield self._event("success", result=result.to_dict())
+            return
+        yield self._event(
+            "failed",
+            message=result.describe_failure(),
+            code=result.code,
+            request_id=result.request_id,
+            result=result.to_dict(),
+        )
+
+    async def _await(self, reg: Registration) -> bool:
+        """Wait for the watcher's answer, logging each status change; True on our deadline."""
+        while not reg.future.done():
+            remaining = None if self.deadline is None else self.deadline - time.time()
+            if remaining is not None and remaining <= 0:
+                return True
+            changed = asyncio.ensure_future(reg.changed.wait())
             try:
-                result = await client.get_task(task_id)
-            except BailianError as exc:
-                if not is_transient(exc):
-                    yield self._event(
-                        "error",
-                        message=f"Polling Bailian task {task_id} failed: {exc}",
-                        code=exc.code,
-                        request_id=exc.request_id,
-                    )
-                    return
-                errors += 1
-                errors_since = errors_since or now
-                if now - errors_since > self.max_error_seconds:
-                    yield self._event(
-                        "error",
-                        message=(
-                            f"Polling Bailian task {task_id} failed {errors} times in a row over "
-                            f"{now - errors_since:.0f} s; last error: {exc}"
-                        ),
-                        code=exc.code,
-                        request_id=exc.request_id,
-                    )
-                    return
-                delay = policy.error_delay(errors, exc.retry_after)
-                self.log.warning(
-                    "Polling Bailian task %s failed (%s); retry %d in %.1f s",
-                    task_id,
-                    exc,
-                    errors,
-                    delay,
+                await asyncio.wait(
+                    {reg.future, changed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
                 )
-            else:
-                errors, errors_since = 0, None
-                changed = result.status.value != last_status
-                last_status = result.status.value
-                if result.status is TaskStatus.SUCCEEDED:
-                    yield self._event("success", result=result.to_dict())
-                    return
-                if result.status.is_terminal:
-                    yield self._event(
-                        "failed",
-                        message=result.describe_failure(),
-                        code=result.code,
-                        request_id=result.request_id,
-                        result=result.to_dict(),
-                    )
-                    return
-                delay = policy.next_delay(result, now)
+            finally:
+                changed.cancel()
+            if reg.changed.is_set() and not reg.future.done():
+                reg.changed.clear()
                 # One line per status change: a triggerer may hold thousands of waits.
-                (self.log.info if changed else self.log.debug)(
-                    "Bailian task %s is %s; next check in %.1f s", task_id, last_status, delay
-                )
-            if self.deadline is not None:
-                delay = min(delay, max(0.0, self.deadline - time.time()))
-            await asyncio.sleep(delay)
+                self.log.info("Bailian task %s is %s", self.bailian_task_id, reg.status)
+        return False
 
     async def on_kill(self) -> None:
         """The user stopped the deferred task: cancel it if that is still free (PENDING)."""
