@@ -42,7 +42,7 @@ def create_app() -> Any:
     from airflow.api_fastapi.common.db.common import SessionDep
     from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
     from fastapi import Depends, FastAPI, HTTPException, Query, Response, status
-    from fastapi.responses import FileResponse, StreamingResponse
+    from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
     from fastapi.staticfiles import StaticFiles
 
     from airflow_provider_bailian.plugins import videos
@@ -59,16 +59,15 @@ def create_app() -> Any:
     def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    @app.get("/api/videos", dependencies=read_xcoms)
+    @app.get("/api/videos", dependencies=read_xcoms, response_model=None)
     def list_videos(
-        response: Response,
         session: SessionDep,
         readable: ReadableDagIds,
         dag_id: str | None = None,
         run_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=videos.MAX_LIMIT)] = videos.DEFAULT_LIMIT,
         offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> JSONResponse:
         found = videos.list_videos(
             session,
             readable_dag_ids=readable,
@@ -77,9 +76,8 @@ def create_app() -> Any:
             limit=limit,
             offset=offset,
         )
-        response.headers["X-Total-Count"] = str(found.total_entries)
-        response.headers["Cache-Control"] = "no-store"
-        return found.videos
+        headers = {"X-Total-Count": str(found.total_entries), "Cache-Control": "no-store"}
+        return JSONResponse(found.videos, headers=headers)
 
     @app.get("/api/filters", dependencies=read_xcoms)
     def list_filters(session: SessionDep, readable: ReadableDagIds) -> dict[str, list[str]]:

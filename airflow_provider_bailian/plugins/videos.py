@@ -72,7 +72,15 @@ def _generations(
     submitted = aliased(XComModel)
     link = aliased(XComModel)
     query = (
-        select(TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.state, TI.end_date)
+        select(
+            TI.dag_id,
+            TI.run_id,
+            TI.task_id,
+            TI.map_index,
+            TI.state,
+            TI.end_date,
+            submitted.dag_run_id,
+        )
         .join(
             submitted,
             and_(
@@ -117,9 +125,10 @@ def list_videos(
     if not readable_dag_ids or (dag_id and dag_id not in readable_dag_ids):
         return VideoPage(videos=[], total_entries=0)
     query, TI = _generations(readable_dag_ids, dag_id, run_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # The total rides along as a window count: one pass over the generations, not two.
     rows = session.execute(
-        query.order_by(
+        query.add_columns(func.count().over().label("total"))
+        .order_by(
             TI.end_date.desc().nulls_last(),
             TI.dag_id,
             TI.run_id,
@@ -129,8 +138,12 @@ def list_videos(
         .limit(max(1, min(limit, MAX_LIMIT)))
         .offset(max(0, offset))
     ).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     keys = [TaskKey(r.dag_id, r.run_id, r.task_id, r.map_index) for r in rows]
-    xcoms = _xcoms_of(session, keys)
+    xcoms = _xcoms_of(session, keys, [r.dag_run_id for r in rows])
     rendered = _rendered_fields_of(session, keys)
     now = now or datetime.now(timezone.utc)
     videos = [
@@ -168,12 +181,17 @@ def _ti_clause(model: Any, keys: Iterable[TaskKey]) -> Any:
     )
 
 
-def _xcoms_of(session: Session, keys: list[TaskKey]) -> dict[TaskKey, dict[str, Any]]:
+def _xcoms_of(
+    session: Session, keys: list[TaskKey], dag_run_ids: list[int]
+) -> dict[TaskKey, dict[str, Any]]:
+    """The generation XComs of these task instances, by the XCom table's primary key
+    (dag run, task, map index, key); rows of other task instances are dropped here."""
     from sqlalchemy import select
 
     if not keys:
         return {}
     XComModel, _, _ = _models()
+    wanted = set(keys)
     found: dict[TaskKey, dict[str, Any]] = {}
     rows = session.execute(
         select(
@@ -183,11 +201,16 @@ def _xcoms_of(session: Session, keys: list[TaskKey]) -> dict[TaskKey, dict[str, 
             XComModel.map_index,
             XComModel.key,
             XComModel.value,
-        ).where(XComModel.key.in_(XCOM_KEYS), _ti_clause(XComModel, keys))
+        ).where(
+            XComModel.dag_run_id.in_(set(dag_run_ids)),
+            XComModel.task_id.in_({k.task_id for k in keys}),
+            XComModel.key.in_(XCOM_KEYS),
+        )
     ).all()
     for row in rows:
         key = TaskKey(row.dag_id, row.run_id, row.task_id, row.map_index)
-        found.setdefault(key, {})[row.key] = XComModel.deserialize_value(row)
+        if key in wanted:
+            found.setdefault(key, {})[row.key] = XComModel.deserialize_value(row)
     return found
 
 
@@ -311,5 +334,16 @@ def servable(location: str) -> bool:
 
 def stored_location(session: Session, key: TaskKey) -> str | None:
     """The ``video_path`` XCom of one generation (the caller has checked read access)."""
-    value = _xcoms_of(session, [key]).get(key, {}).get(KEY_VIDEO_PATH)
-    return _text(value)
+    from sqlalchemy import select
+
+    XComModel, _, _ = _models()
+    row = session.execute(
+        select(XComModel.value).where(
+            XComModel.dag_id == key.dag_id,
+            XComModel.run_id == key.run_id,
+            XComModel.task_id == key.task_id,
+            XComModel.map_index == key.map_index,
+            XComModel.key == KEY_VIDEO_PATH,
+        )
+    ).first()
+    return _text(XComModel.deserialize_value(row)) if row else None
