@@ -20,6 +20,7 @@ export VENV="${VENV:-.venv}"
 bash scripts/setup.sh
 PY="$PWD/$VENV/bin/python"
 AF="$PWD/$VENV/bin/airflow"
+export PATH="$PWD/$VENV/bin:$PATH"  # `airflow standalone` starts its components by name
 HOME_DIR="$(mktemp -d)"
 export AIRFLOW_HOME="$HOME_DIR" AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_FOLDER="$PWD/example_dags"
@@ -35,8 +36,8 @@ cleanup() {
     for _ in $(seq 30); do kill -0 -- "-$standalone_pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL -- "-$standalone_pid" 2>/dev/null || true
   fi
-  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null
-  rm -rf "$HOME_DIR"
+  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
+  rm -rf "$HOME_DIR" || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -77,6 +78,8 @@ if [ "$UI" -eq 1 ]; then
   export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$HOME_DIR/passwords.json"
   export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
   export BAILIAN_EXAMPLE_POLL_INTERVAL=1
+  # SQLite and one machine for every component: give the task API calls time under load.
+  export AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=30 AIRFLOW__CORE__DEFAULT_TASK_RETRIES=2
   "$AF" dags reserialize >"$HOME_DIR/reserialize.log" 2>&1 || { cat "$HOME_DIR/reserialize.log"; exit 1; }
   for dag in bailian_mapped_prompts bailian_generate_and_download bailian_publish_video; do
     "$AF" dags unpause "$dag" >/dev/null 2>&1
