@@ -57,6 +57,18 @@ function player(video) {
   return el("div", { class: `noplay ${play.kind}`, text });
 }
 
+// Inside the UI the page is a sandboxed iframe: open task links in the UI around it when
+// the sandbox allows, else inside the frame.
+function openInAirflow(event) {
+  if (window.top === window) return;
+  try {
+    window.top.location.assign(event.currentTarget.href);
+    event.preventDefault();
+  } catch (err) {
+    // the sandbox forbids it: follow the link in the frame
+  }
+}
+
 function tile(video) {
   const cost = video.cost ? `${Number(video.cost.amount).toFixed(2)} ${video.cost.currency}` : "cost unknown";
   const seconds = video.duration != null ? `${video.duration} s` : "? s";
@@ -68,7 +80,8 @@ function tile(video) {
     el("span", { class: "cost", text: cost }),
   ]);
   const label = video.map_index >= 0 ? `${video.task_id} [${video.map_index}]` : video.task_id;
-  const link = el("a", { href: video.ti_url, target: "_top", text: `${video.dag_id} / ${label}` });
+  const link = el("a", { href: video.ti_url, class: "ti-link", text: `${video.dag_id} / ${label}` });
+  link.addEventListener("click", openInAirflow);
   const when = el("p", { class: "facts" }, [
     el("span", { text: video.run_id }),
     el("span", { text: video.end_date ? new Date(video.end_date).toLocaleString() : "" }),
