@@ -7,6 +7,7 @@ tests talk to it over HTTP as anonymous, a user without access to one DAG, and a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -38,19 +39,11 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from airflow_provider_bailian.emulator import BailianEmulator
 
     video_dir = tmp_path_factory.mktemp("videos")
-    saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_BAILIAN_DAG", "BAILIAN_GALLERY_TEST_DIR")}
     with BailianEmulator(api_key=FAKE_KEY, task_seconds=0.3) as emu:
-        os.environ["AIRFLOW_CONN_BAILIAN_DAG"] = conn_json(emu.base_url)
-        os.environ["BAILIAN_GALLERY_TEST_DIR"] = str(video_dir)
-        try:
+        env = {"AIRFLOW_CONN_BAILIAN_DAG": conn_json(emu.base_url)}
+        with environment(**env, BAILIAN_GALLERY_TEST_DIR=str(video_dir)):
             mapped = run_dag(FILE, "bailian_g_mapped")
             private = run_dag(FILE, "bailian_g_private")
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     assert ti_states(mapped) == {
         "generate[0]": "success",
         "generate[1]": "success",
@@ -59,6 +52,21 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
     assert ti_states(private) == {"generate": "success"}
     return {"mapped": mapped, "private": private, "video_dir": video_dir}
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for a module-scoped fixture, then put them back."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _free_port() -> int:
@@ -81,30 +89,24 @@ def api(generations: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": "gallery-test-jwt-secret-" + "0123456789abcdef" * 4,
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    purge_cached_app()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app("core"), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the api-server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with environment(**env):
         purge_cached_app()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app("core"), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not server.started and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.started, "the api-server did not start"
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+            purge_cached_app()
 
 
 def _login(api: str, username: str) -> str:
