@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from tests.conftest import DAGS_FOLDER, run_dag, ti_states
 @pytest.fixture
 def lineage_events(
     emulator: Any, make_conn: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> tuple[list[dict[str, Any]], Path]:
+) -> Iterator[tuple[list[dict[str, Any]], Path]]:
     pytest.importorskip("airflow.providers.openlineage")
     events_file = tmp_path / "events.jsonl"
     video = tmp_path / "videos" / "fox.mp4"
@@ -34,14 +35,49 @@ def lineage_events(
         json.dumps({"type": "file", "log_file_path": str(events_file), "append": True}),
     )
     monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "bailian-tests")
+    _forget_openlineage_settings()
+    listeners = _task_listener_manager()
+    listener = _openlineage_listener()
+    # Airflow registers the listener when it loads plugins, only if OpenLineage was enabled
+    # then: earlier tests in this process ran without a transport.
+    added = not listeners.pm.is_registered(listener)
+    if added:
+        listeners.add_listener(listener)
+    try:
+        dag_run = run_dag("bailian_lineage_dags.py", "bailian_t_lineage")
+        assert ti_states(dag_run) == {"generate": "success"}
+        assert events_file.exists(), "the OpenLineage listener emitted nothing"
+        events = [json.loads(line) for line in events_file.read_text().splitlines() if line]
+        yield events, video
+    finally:
+        if added:
+            listeners.pm.unregister(listener)
+        monkeypatch.undo()
+        _forget_openlineage_settings()
+
+
+def _task_listener_manager() -> Any:
+    try:
+        from airflow.sdk.listener import get_listener_manager
+    except ImportError:  # Airflow 2.11
+        from airflow.listeners.listener import get_listener_manager
+    return get_listener_manager()
+
+
+def _openlineage_listener() -> Any:
     from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
 
-    get_openlineage_listener()  # the listener reads its transport when first built
-    dag_run = run_dag("bailian_lineage_dags.py", "bailian_t_lineage")
-    assert ti_states(dag_run) == {"generate": "success"}
-    assert events_file.exists(), "the OpenLineage listener emitted nothing"
-    events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
-    return events, video
+    return get_openlineage_listener()
+
+
+def _forget_openlineage_settings() -> None:
+    """The OpenLineage provider caches its settings and client per process: start afresh."""
+    from airflow.providers.openlineage import conf
+
+    for value in vars(conf).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+    _openlineage_listener().adapter._client = None
 
 
 def test_generation_reports_video_prompt_file_and_task(
