@@ -155,17 +155,17 @@ def list_videos(
 
 def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict[str, list[str]]:
     """The DAGs with generations the caller may read, each with its runs (newest first)."""
-    from sqlalchemy import func
+    from sqlalchemy import func, select
 
     if not readable_dag_ids:
         return {}
     query, _ = _generations(readable_dag_ids, None, None)
     sub = query.subquery()
+    last_end = func.max(sub.c.end_date)
     runs = session.execute(
-        query.with_only_columns(sub.c.dag_id, sub.c.run_id, func.max(sub.c.end_date))
-        .select_from(sub)
+        select(sub.c.dag_id, sub.c.run_id, last_end)
         .group_by(sub.c.dag_id, sub.c.run_id)
-        .order_by(sub.c.dag_id, func.max(sub.c.end_date).desc())
+        .order_by(sub.c.dag_id, last_end.desc())
     ).all()
     filters: dict[str, list[str]] = {}
     for dag, run, _ in runs:
