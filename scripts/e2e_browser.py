@@ -19,6 +19,7 @@ Usage (from scripts/e2e.sh)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -216,6 +217,9 @@ def check_extra_link(page: Page, report: Report, url: str, expected: str, shots:
     link = page.get_by_role("link", name=LINK_NAME, exact=True)
     missing = page.get_by_text("No Task Instance found")
     link.or_(missing).first.wait_for(state="visible")
+    if not link.is_visible():  # the page says "not found" while its query is still loading
+        with contextlib.suppress(PlaywrightError):
+            link.wait_for(state="visible", timeout=STEP_TIMEOUT_MS / 2)
     shown = link.is_visible()
     report.check(
         shown, f"task instance page shows the {LINK_NAME!r} extra link", "no such task instance"
