@@ -43,3 +43,17 @@ def test_airflow_plugins_command_lists_it_without_errors() -> None:
     assert "bailian_gallery" in plugins
     assert "Failed to import plugin" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_loading_the_plugin_is_cheap() -> None:
+    """Every Airflow process loads plugins; only the api-server builds the gallery's app."""
+    probe = (
+        "import sys\n"
+        "import airflow_provider_bailian.plugins.gallery\n"
+        "print('HEAVY=' + str('airflow.api_fastapi.core_api.security' in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "HEAVY=False" in done.stdout
