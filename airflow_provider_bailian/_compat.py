@@ -21,6 +21,22 @@ if TYPE_CHECKING:
 
 AIRFLOW_V3 = importlib.util.find_spec("airflow.sdk") is not None
 
+
+def _airflow_at_least(version: str) -> bool:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from packaging.version import Version
+
+    try:
+        return Version(Version(installed("apache-airflow")).base_version) >= Version(version)
+    except PackageNotFoundError:
+        return False
+
+
+#: Plugin FastAPI apps, external views and React apps (the gallery) need Airflow 3.1+.
+AIRFLOW_V3_1 = AIRFLOW_V3 and _airflow_at_least("3.1.0")
+
 #: Base classes by name: (Airflow 3.x module, Airflow 2.11 module). Resolved on first use
 #: (``__getattr__`` below), so a module that needs only the exceptions, such as the
 #: trigger's, does not load the operator machinery into the triggerer.
@@ -60,6 +76,7 @@ except ImportError:  # Airflow 2.11
 
 __all__ = [
     "AIRFLOW_V3",
+    "AIRFLOW_V3_1",
     "AirflowException",
     "AirflowFailException",
     "AirflowSkipException",

@@ -10,18 +10,36 @@ from typing import Any
 
 from airflow_provider_bailian import __version__
 
+#: The allowed values of the two drop-downs (``protocol.ApiStyle`` and ``protocol.REGIONS``;
+#: a test keeps them equal). Literal here: this module imports nothing of the provider.
+API_STYLES = ("gateway", "dashscope")
+REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1")
+
 _CONN_FIELDS: dict[str, dict[str, Any]] = {
     "api_style": {
         "label": "API style",
         "description": "gateway (POST /task/bailian/text2video) or dashscope (Alibaba's /api/v1 "
         "endpoints). Empty: inferred from the host.",
-        "schema": {"type": ["string", "null"]},
+        "schema": {
+            "type": ["string", "null"],
+            "enum": [None, *API_STYLES],
+            "values_display": {"null": "(inferred from the host)"},
+        },
     },
     "region": {
         "label": "DashScope region",
         "description": "cn-beijing, ap-southeast-1 (Singapore) or us-east-1 (Virginia); used when "
         "Base URL is empty.",
-        "schema": {"type": ["string", "null"]},
+        "schema": {
+            "type": ["string", "null"],
+            "enum": [None, *REGIONS],
+            "values_display": {
+                "null": "(from the Base URL, else cn-beijing)",
+                "cn-beijing": "cn-beijing (Beijing)",
+                "ap-southeast-1": "ap-southeast-1 (Singapore)",
+                "us-east-1": "us-east-1 (Virginia)",
+            },
+        },
     },
     "workspace": {
         "label": "Workspace ID",
@@ -60,8 +78,9 @@ _UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "host": "https://dashscope-intl.aliyuncs.com or https://api.gpt.ge (empty: by API style)",
         "password": "sk-...",
+        # Airflow 2.11's form has no drop-downs for provider fields: text with a hint there.
         "api_style": "gateway | dashscope",
-        "region": "cn-beijing",
+        "region": "cn-beijing | ap-southeast-1 | us-east-1",
     },
 }
 

@@ -204,6 +204,51 @@ def kill_worker_of(ti: dict[str, Any]) -> int:
     return int(pid)
 
 
+MAPPED_PROMPTS = [
+    "A red fox trots across fresh snow, morning light.",
+    "Waves crash on black volcanic sand, slow motion.",
+    "A tram passes through a neon-lit street at night.",
+]
+
+
+def check_gallery_api(af: Airflow, runs: dict[str, str], token: str) -> None:
+    """The gallery's API over HTTP: anonymous refused, the mapped run's videos with prompts
+    and costs, the downloaded copy served by the api-server, no token anywhere."""
+    url = f"{af.base}/bailian/api/videos"
+    anonymous = requests.get(url, timeout=30)
+    Check.that(
+        anonymous.status_code in (401, 403),
+        f"anonymous GET /bailian/api/videos is refused ({anonymous.status_code})",
+    )
+    for path in ("/bailian/api/filters", "/bailian/api/videos/file?dag_id=x&run_id=y&task_id=z"):
+        code = requests.get(f"{af.base}{path}", timeout=30).status_code
+        Check.that(code in (401, 403), f"anonymous GET {path.split('?')[0]} is refused ({code})")
+    run_id = runs["bailian_mapped_prompts"]
+    resp = af.session.get(
+        url, params={"dag_id": "bailian_mapped_prompts", "run_id": run_id}, timeout=30
+    )
+    videos = resp.json() if resp.status_code == 200 else []
+    Check.that(
+        sorted(v["prompt"] for v in videos) == sorted(MAPPED_PROMPTS),
+        f"the gallery lists the mapped run's 3 videos with their prompts ({len(videos)} found)",
+    )
+    Check.that(
+        bool(videos) and all(v["cost"] and v["cost"]["amount"] > 0 for v in videos),
+        "each video of the mapped run has its cost",
+    )
+    Check.that(resp.headers.get("X-Total-Count") == "3", "X-Total-Count says 3 for the mapped run")
+    kept = af.session.get(url, params={"dag_id": "bailian_generate_and_download"}, timeout=30)
+    stored = [v for v in kept.json() if v["play"]["kind"] == "stored"] if kept.ok else []
+    if Check.that(bool(stored), "the downloaded video is played from the api-server's copy"):
+        video = af.session.get(f"{af.base}/bailian/{stored[0]['play']['url']}", timeout=30)
+        Check.that(
+            video.status_code == 200 and video.content[4:8] == b"ftyp",
+            f"the stored copy streams as MP4 ({video.status_code}, {len(video.content)} bytes)",
+        )
+    everything = af.session.get(url, params={"limit": 200}, timeout=30).text
+    Check.that(token not in everything, "the token is in no gallery response")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     for name in ("api", "password", "token", "emulator", "emulator-pending", "emulator-running"):
@@ -381,7 +426,8 @@ def main() -> int:
         "the token is in no XCom or rendered template (REST API)",
     )
 
-    # 9. The UI, in a browser.
+    # 9. The gallery's API over HTTP, then the UI in a browser.
+    check_gallery_api(af, runs, args.token)
     link_run = runs["bailian_wait_deferrable"]
     video = af.get(
         f"/dags/bailian_wait_deferrable/dagRuns/{link_run}/taskInstances/generate"
@@ -407,6 +453,10 @@ def main() -> int:
             str(video),
             "--screenshots",
             args.browser_out,
+            "--gallery-run-id",
+            runs["bailian_mapped_prompts"],
+            "--gallery-prompts",
+            json.dumps(MAPPED_PROMPTS),
         ],
         timeout=240,
     )

@@ -3,8 +3,9 @@
 Unit tests see the provider metadata, not what Airflow's React UI renders from it. This script
 drives headless Chromium (Debian's /usr/bin/chromium through Playwright, no browser download)
 against a running api-server: it logs in, opens the "Add Connection" form for the ``bailian``
-type (custom fields, relabelled and hidden standard fields, placeholders) and the task instance
-page of a finished run (the "Bailian video" extra link and its URL). It prints one
+type (custom fields, relabelled and hidden standard fields, placeholders), the task instance
+page of a finished run (the "Bailian video" extra link and its URL) and the "Bailian videos"
+gallery (the mapped run's videos, prompts, costs, a playing ``<video>``). It prints one
 ``OK: ...`` / ``FAIL: ...`` line per check, saves screenshots for the docs, and exits 1 when a
 check failed (with a screenshot and an excerpt of the page text to debug it).
 
@@ -18,6 +19,8 @@ Usage (from scripts/e2e.sh)::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import re
 import sys
 import tempfile
@@ -214,6 +217,9 @@ def check_extra_link(page: Page, report: Report, url: str, expected: str, shots:
     link = page.get_by_role("link", name=LINK_NAME, exact=True)
     missing = page.get_by_text("No Task Instance found")
     link.or_(missing).first.wait_for(state="visible")
+    if not link.is_visible():  # the page says "not found" while its query is still loading
+        with contextlib.suppress(PlaywrightError):
+            link.wait_for(state="visible", timeout=STEP_TIMEOUT_MS / 2)
     shown = link.is_visible()
     report.check(
         shown, f"task instance page shows the {LINK_NAME!r} extra link", "no such task instance"
@@ -228,6 +234,67 @@ def check_extra_link(page: Page, report: Report, url: str, expected: str, shots:
     )
     link.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "extra-link.png"))
+
+
+GALLERY_ROUTE = "plugin/bailian_videos"
+GALLERY_DAG = "bailian_mapped_prompts"
+
+
+def check_gallery(
+    page: Page, report: Report, base_url: str, run_id: str, prompts: list[str], shots: Path
+) -> None:
+    """Open "Bailian videos" in the UI (the plugin's page in an iframe), filter on the mapped
+    run, check its videos with prompts and costs, and that a <video> loads."""
+    page.set_viewport_size(TALL_VIEWPORT)
+    try:
+        page.goto(f"{base_url}/{GALLERY_ROUTE}")
+        frame = page.frame_locator("iframe").first
+        frame.locator("#grid article").first.wait_for(state="visible")
+        report.check(True, "the UI shows the Bailian videos page (plugin external view)")
+        frame.locator("#dag").select_option(GALLERY_DAG)
+        frame.locator("#run").select_option(run_id)
+        tiles = frame.locator("#grid article")
+        expect_count = len(prompts)
+        deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
+        while tiles.count() != expect_count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        report.check(
+            tiles.count() == expect_count,
+            f"the gallery filtered on the mapped run shows {expect_count} videos",
+            f"{tiles.count()} tiles",
+        )
+        shown = [t.strip() for t in frame.locator("#grid .prompt").all_inner_texts()]
+        report.check(
+            sorted(shown) == sorted(prompts), "each video shows its prompt", f"prompts {shown}"
+        )
+        costs = frame.locator("#grid .cost").all_inner_texts()
+        report.check(
+            len(costs) == expect_count and all("unknown" not in c for c in costs),
+            "each video shows its cost",
+            f"costs {costs}",
+        )
+        totals = frame.locator("#totals").inner_text()
+        report.check(f"{expect_count} of {expect_count} videos" in totals, "totals shown", totals)
+        video = frame.locator("#grid video").first
+        video.wait_for(state="attached")
+        video.evaluate("v => v.play().catch(() => null)")
+        handle = video.element_handle()
+        ready = 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            ready = handle.evaluate("v => v.readyState") if handle else 0
+            if ready >= 2:
+                break
+            time.sleep(0.2)
+        error = handle.evaluate("v => v.error && v.error.code") if handle else None
+        report.check(
+            ready >= 2,
+            f"a <video> loads in the gallery (readyState {ready})",
+            f"readyState {ready}, media error {error}",
+        )
+        page.screenshot(path=str(shots / "gallery.png"))
+    finally:
+        page.set_viewport_size(VIEWPORT)
 
 
 def launch(browser_type: BrowserType, chromium: str, profile_dir: str) -> BrowserContext:
@@ -252,6 +319,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--task-id", required=True)
     parser.add_argument("--expect-video-url", required=True, help="href the link must have")
     parser.add_argument("--screenshots", type=Path, default=Path("docs/img"))
+    parser.add_argument("--gallery-run-id", help="run of bailian_mapped_prompts to look for")
+    parser.add_argument("--gallery-prompts", default="[]", help="its prompts (JSON list)")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="browser executable")
     return parser.parse_args(argv)
 
@@ -296,6 +365,20 @@ def main(argv: list[str] | None = None) -> int:
                         page, report, ti_url, args.expect_video_url, args.screenshots
                     ),
                 )
+                if args.gallery_run_id:
+                    run_step(
+                        report,
+                        page,
+                        "gallery",
+                        lambda: check_gallery(
+                            page,
+                            report,
+                            base_url,
+                            args.gallery_run_id,
+                            json.loads(args.gallery_prompts),
+                            args.screenshots,
+                        ),
+                    )
             else:
                 report.check(False, "connection form and extra link not checked: login failed")
         finally:

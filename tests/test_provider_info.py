@@ -92,3 +92,25 @@ def test_modules_import_without_http_clients() -> None:
         "import airflow_provider_bailian.hooks.bailian"
     )
     assert ours <= airflow_alone, ours - airflow_alone
+
+
+def test_api_style_and_region_are_drop_downs_of_the_allowed_values() -> None:
+    from airflow_provider_bailian.protocol import REGIONS, ApiStyle
+
+    fields = get_provider_info()["connection-types"][0]["conn-fields"]
+    assert fields["api_style"]["schema"]["enum"] == [None, *(s.value for s in ApiStyle)]
+    assert fields["region"]["schema"]["enum"] == [None, *REGIONS]
+    for name in ("api_style", "region"):
+        shown = fields[name]["schema"]["values_display"]
+        assert set(shown) <= {"null", *REGIONS, *(s.value for s in ApiStyle)}
+
+
+def test_classic_form_hints_the_allowed_values() -> None:
+    """Airflow 2.11 accepts only text, number, password and boolean provider fields: the
+    allowed values of the two drop-downs are in the fields' placeholders there."""
+    from airflow_provider_bailian.get_provider_info import API_STYLES, REGIONS
+    from airflow_provider_bailian.hooks.bailian import BailianHook
+
+    placeholders = BailianHook.get_ui_field_behaviour()["placeholders"]
+    assert placeholders["api_style"].split(" | ") == list(API_STYLES)
+    assert placeholders["region"].split(" | ") == list(REGIONS)

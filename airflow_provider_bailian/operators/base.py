@@ -146,6 +146,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         self.max_cost = max_cost
         self.dry_run = dry_run
         self._waiting_on: str | None = None
+        self._lineage: dict[str, Any] = {}
 
     # ---- what a mode says -----------------------------------------------------------------
     @cached_property
@@ -222,6 +223,7 @@ class BailianVideoGenerationOperator(BaseOperator):
             request.model,
         )
         ti.xcom_push(key=XCOM_TASK_ID, value=task_id)
+        self._lineage.update(bailian_task_id=task_id, model=request.model)
 
         if not self.wait_for_completion:
             if ledger is not None:
@@ -352,6 +354,12 @@ class BailianVideoGenerationOperator(BaseOperator):
         ti.xcom_push(key=XCOM_VIDEO_URL, value=result.video_url)
         ti.xcom_push(key=XCOM_RESULT, value=result.to_dict())
         usage = result.usage
+        self._lineage.update(
+            bailian_task_id=result.task_id,
+            model=self.model,
+            video_url=result.video_url,
+            video_seconds=usage.video_seconds if usage else None,
+        )
         cost = self.hook.price_table(self.prices).actual(self.model, usage)
         ti.xcom_push(key=XCOM_USAGE, value=usage_summary(usage))
         ti.xcom_push(key=XCOM_COST, value=cost.to_dict() if cost else None)
@@ -369,10 +377,48 @@ class BailianVideoGenerationOperator(BaseOperator):
             # The result already holds the signed URL: no second status query.
             path = self.hook.download_video(url=result.video_url, destination=self.download_to)
             ti.xcom_push(key=XCOM_VIDEO_PATH, value=path)
+            self._lineage["video_path"] = path
             record_asset_events(context, self.outlets, result, self.model)
         if ledger is not None:
             ledger.clear()
         return result.task_id
+
+    # ---- OpenLineage (called only when apache-airflow-providers-openlineage is installed) --
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Note the prompt's template file before rendering replaces the name by its text."""
+        prompt = getattr(self, "prompt", None)
+        if isinstance(prompt, str) and prompt.endswith(tuple(self.template_ext)):
+            self._lineage["prompt_file"] = self._template_path(prompt)
+        super().render_template_fields(context, jinja_env)
+
+    def _template_path(self, name: str) -> str | None:
+        """Where Jinja finds a template file: the DAG's folder, then ``template_searchpath``."""
+        import os
+
+        dag = getattr(self, "dag", None)
+        searchpath = getattr(dag, "template_searchpath", None) or []
+        folders = [
+            getattr(dag, "folder", None),
+            *([searchpath] if isinstance(searchpath, str) else searchpath),
+        ]
+        for folder in filter(None, folders):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                return os.path.abspath(path)
+        return None
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        from airflow_provider_bailian.lineage import operator_lineage
+
+        return operator_lineage(self._lineage)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from airflow_provider_bailian.lineage import operator_lineage
+
+        return operator_lineage(self._lineage)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self.get_openlineage_facets_on_complete(task_instance)
 
     def on_kill(self) -> None:
         """A user stopped the task while it waited in the worker: cancel if still PENDING."""

@@ -1,0 +1,58 @@
+"""DAGs whose generations the gallery tests read (a mapped run with a failure, a private DAG)."""
+
+from __future__ import annotations
+
+import os
+
+import pendulum
+
+try:
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2.11
+    from airflow import DAG
+
+from airflow_provider_bailian.operators.text2video import BailianText2VideoOperator
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+VIDEO_DIR = os.environ.get("BAILIAN_GALLERY_TEST_DIR", "/tmp/bailian-gallery-test")
+PROMPTS = [
+    "A red fox trots across fresh snow.",
+    "Waves crash on black volcanic sand.",
+    "A storm that never forms [fail:DataInspectionFailed]",
+]
+
+with DAG("bailian_g_mapped", schedule=None, start_date=START, catchup=False) as mapped:
+    BailianText2VideoOperator.partial(
+        task_id="generate",
+        bailian_conn_id="bailian_dag",
+        model="wan2.6-t2v",
+        size="1280*720",
+        duration=5,
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.2,
+    ).expand(prompt=PROMPTS)
+    BailianText2VideoOperator(
+        task_id="keep",
+        bailian_conn_id="bailian_dag",
+        model="wan2.6-t2v",
+        prompt="A lighthouse at dusk, kept on disk.",
+        size="1280*720",
+        duration=5,
+        deferrable=False,
+        poll_interval=0.2,
+        download_to=f"{VIDEO_DIR}/keep.mp4",
+    )
+
+with DAG("bailian_g_private", schedule=None, start_date=START, catchup=False) as private:
+    BailianText2VideoOperator(
+        task_id="generate",
+        bailian_conn_id="bailian_dag",
+        model="wan2.6-t2v",
+        prompt="A private video only some may see.",
+        size="1280*720",
+        duration=5,
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.2,
+    )
