@@ -9,15 +9,17 @@ bash scripts/setup.sh
 HOME_DIR="$(mktemp -d)"
 export AIRFLOW_HOME="$HOME_DIR" AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_FOLDER="$PWD/example_dags"
-emulator_pid=""
-cleanup() { [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$HOME_DIR"; }
+# The emulator is stopped by its PID on success, failure and Ctrl-C.
+PROC_WORK="$HOME_DIR"
+# shellcheck source=processes.sh
+source scripts/processes.sh
+proc_init
+cleanup() { proc_stop_all; proc_kill_strays; rm -rf "$HOME_DIR"; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 if [ -z "${BAILIAN_API_KEY:-}" ]; then
-  out="$HOME_DIR/emulator.out"
-  "$VENV/bin/python" -m airflow_provider_bailian.emulator --port 0 --task-seconds 3 >"$out" 2>&1 &
-  emulator_pid=$!
-  for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
-  base_url="$(head -n 1 "$out")"
+  PY="$VENV/bin/python" proc_start_emulator base_url demo --task-seconds 3
   echo "Using the local Bailian emulator at $base_url"
   export AIRFLOW_CONN_BAILIAN_DEFAULT="{\"conn_type\": \"bailian\", \"host\": \"$base_url\", \"password\": \"sk-fake-demo\"}"
 else

@@ -191,7 +191,10 @@ def restart_triggerer(work: Path, airflow: str) -> None:
             break
         time.sleep(0.5)
     log = open(work / "logs" / "triggerer-2.log", "w")  # noqa: SIM115 (lives with the process)
-    proc = subprocess.Popen([airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group, like the components e2e.sh starts; e2e.sh stops it by this pid.
+    proc = subprocess.Popen(
+        [airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     (work / "triggerer.pid").write_text(str(proc.pid))
 
 
