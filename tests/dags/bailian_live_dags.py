@@ -25,7 +25,7 @@ with DAG(
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-):
+) as live_dag:
     BailianText2VideoOperator(
         task_id="generate",
         bailian_conn_id="bailian_live",
