@@ -94,7 +94,7 @@ cleanup() {
   proc_kill_strays
   if [ $rc -ne 0 ]; then
     say "FAILED (exit $rc); logs of the components:"
-    for f in "$LOGS"/*.log; do echo "===== $(basename "$f") (last 60 lines)"; tail -n 60 "$f"; done
+    for f in "$LOGS"/*.log; do [ -f "$f" ] || continue; echo "===== $(basename "$f") (last 60 lines)"; tail -n 60 "$f"; done
   fi
   if [ "$KEEP" -eq 0 ]; then rm -rf "$WORK"; else say "kept $WORK"; fi
   say "done in $(( $(date +%s) - started )) s"
@@ -117,9 +117,10 @@ import airflow_provider_bailian
 
 module = Path(airflow_provider_bailian.__file__).resolve()
 site = Path(sysconfig.get_paths()["purelib"]).resolve()
-source = Path(sys.argv[1]).resolve()
+sources = Path(sys.argv[1]).resolve() / "airflow_provider_bailian"
 direct = json.loads(distribution("airflow-provider-bailian").read_text("direct_url.json") or "{}")
-assert site in module.parents and source not in module.parents, f"imported from {module}"
+assert site in module.parents, f"imported from {module}, not from {site}"
+assert sources not in module.parents, f"imported from the source tree: {module}"
 assert not direct.get("dir_info", {}).get("editable"), f"an editable install: {direct}"
 video = files("airflow_provider_bailian.emulator") / "sample.mp4"
 assert video.is_file(), f"the wheel has no sample video at {video}"

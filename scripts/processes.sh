@@ -72,7 +72,8 @@ proc_survivors() {  # [marker]
   local marker="${1:-${BAILIAN_RUN_MARKER:-}}" dir
   [ -n "$marker" ] || return 0
   for dir in /proc/[0-9]*; do
-    [ "${dir#/proc/}" = "$$" ] && continue
+    # Not this shell, nor the subshell running this (both may carry the marker themselves).
+    case "${dir#/proc/}" in "$$" | "$BASHPID") continue ;; esac
     if env -u BAILIAN_RUN_MARKER grep -qzxF "BAILIAN_RUN_MARKER=$marker" "$dir/environ" 2>/dev/null; then
       echo "${dir#/proc/}"
     fi
@@ -82,8 +83,9 @@ proc_survivors() {  # [marker]
 proc_kill_strays() {
   local pid
   for pid in $(proc_survivors); do
-    echo "stopping a stray process of this run: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160)" >&2
-    kill -KILL "$pid" 2>/dev/null || true
+    local cmd
+    cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-160)" || continue
+    kill -KILL "$pid" 2>/dev/null && echo "stopped a stray process of this run: $pid $cmd" >&2
   done
 }
 
@@ -93,7 +95,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
       left="$(proc_survivors "${2:?usage: processes.sh survivors MARKER}")"
       if [ -n "$left" ]; then
         echo "processes of the run $2 still alive:" >&2
-        for pid in $left; do echo "  $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" >&2; done
+        for pid in $left; do echo "  $pid $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" >&2; done
         exit 1
       fi
       echo "no process of the run $2 is left"
