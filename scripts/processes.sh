@@ -32,7 +32,12 @@ proc_start_emulator() {  # variable, name, emulator args...
   local var="$1" name="$2"; shift 2
   local log="$PROC_WORK/logs/emulator-$name.log"
   proc_start "emulator-$name" "${PY:-python3}" -m airflow_provider_bailian.emulator --port 0 "$@"
-  for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.1; done
+  local pid="${PROC_PIDS[-1]}"
+  for _ in $(seq 600); do  # a loaded machine can take seconds to start Python
+    [ -s "$log" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
   local url
   url="$(head -n 1 "$log")"
   case "$url" in

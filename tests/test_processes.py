@@ -85,7 +85,8 @@ def test_nothing_started_survives_the_script(tmp_path: Path, mode: str, exit_cod
     )
     try:
         ready = proc.stdout.readline().split()
-        assert ready[0] == "ready", ready
+        logs = {p.name: p.read_text() for p in (tmp_path / "work" / "logs").glob("*.log")}
+        assert ready[:1] == ["ready"], (proc.poll(), logs)
         for url in ready[1:]:  # both emulators answer
             with urllib.request.urlopen(f"{url}/_emulator/requests", timeout=10) as resp:
                 assert resp.status == 200
