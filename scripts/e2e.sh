@@ -55,7 +55,7 @@ else
   bash scripts/setup.sh
 fi
 pip_install() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "is ignored" >&2 || true; }
-if ! "$VENV/bin/python" -c "$have" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "$have" >/dev/null 2>&1; then
   say "installing ${extras[*]}"
   pip_install "apache-airflow==$AIRFLOW_VERSION" "${extras[@]}" ${WHEEL:+"$WHEEL"}
 fi
@@ -70,7 +70,7 @@ else
   # inside its event loop when it first loads the trigger class.
   PYTHONDONTWRITEBYTECODE= "$PY" -m compileall -q "$ROOT/airflow_provider_bailian" >/dev/null
 fi
-"$PY" -c "$have"
+"$PY" -c "$have" >/dev/null 2>&1 || "$PY" -c "$have"  # quiet unless something is missing
 if [ "$SETUP_ONLY" -eq 1 ]; then say "set up $VENV"; exit 0; fi
 
 # ---- work area, ports -----------------------------------------------------------------
