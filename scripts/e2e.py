@@ -256,8 +256,14 @@ def main() -> int:
                 f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/generate",
                 {"new_state": "failed"},
             )
+    # The triggerer runs each on_kill on its next pass: give a loaded machine up to 40 s.
     time.sleep(8)
-    cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
+    deadline = time.time() + 32
+    while time.time() < deadline:
+        cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
+        if cancels and "is RUNNING: not cancelled" in trigger_logs(args.work):
+            break
+        time.sleep(1)
     Check.that(
         len(cancels) == 1, f"marking a PENDING wait failed cancelled it ({len(cancels)} cancel)"
     )

@@ -166,6 +166,9 @@ export AIRFLOW__CORE__PARALLELISM=16
 export AIRFLOW__API_AUTH__JWT_SECRET="$("$PY" -c 'import secrets; print(secrets.token_hex(24))')"
 export AIRFLOW__API__SECRET_KEY="$AIRFLOW__API_AUTH__JWT_SECRET"
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
+# Airflow's log servers listen on all interfaces: free ports, so runs side by side never collide.
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$(free_port)"
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="$(free_port)"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
 export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=10
 export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=20
