@@ -347,10 +347,13 @@ def main() -> int:
 
     # 7. Deferred tasks went through the triggerer, which never blocked its loop.
     key = ("bailian_wait_deferrable", runs["bailian_wait_deferrable"], "generate")
-    Check.that(
-        "deferred" in seen.get(key, set()), f"the deferrable wait was DEFERRED ({seen.get(key)})"
-    )
     waits = trigger_logs(args.work, "bailian_wait_deferrable")
+    # Seen DEFERRED while polling, or (on a slow machine the run can finish before it is polled)
+    # its trigger log: Airflow writes one only for a task that deferred.
+    Check.that(
+        "deferred" in seen.get(key, set()) or bool(waits),
+        f"the deferrable wait was DEFERRED (states seen {seen.get(key)}, trigger log: {bool(waits)})",
+    )
     Check.that(
         "next check in" in waits and "trigger completed" in waits,
         "the triggerer ran the wait (its trigger log shows BailianTaskTrigger polling)",
