@@ -84,6 +84,7 @@ def test_nothing_started_survives_the_script(tmp_path: Path, mode: str, exit_cod
         start_new_session=True,  # its own group, as a terminal's foreground job
         env={**os.environ, "BAILIAN_RUN_MARKER": marker, "PYTHONPATH": str(ROOT)},
     )
+    pids: list[int] = []
     try:
         ready = proc.stdout.readline().split()
         logs = {p.name: p.read_text() for p in (tmp_path / "work" / "logs").glob("*.log")}
@@ -106,11 +107,19 @@ def test_nothing_started_survives_the_script(tmp_path: Path, mode: str, exit_cod
             proc.stdin.flush()
         assert proc.wait(timeout=60) == exit_code
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert [pid for pid in pids if _alive(pid)] == []
-    assert _marked(marker) == []
+        if proc.poll() is None:  # a check above failed: let the script clean up, as on Ctrl-C
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        alive = [pid for pid in pids if _alive(pid)]
+        left = _marked(marker)
+        for pid in left:  # never leave anything behind, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+    assert alive == []
+    assert left == []
 
 
 def test_survivors_command_reports_a_live_process(tmp_path: Path) -> None:
