@@ -26,17 +26,18 @@ export AIRFLOW_HOME="$HOME_DIR" AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_FOLDER="$PWD/example_dags"
 export BAILIAN_VIDEO_DIR="${BAILIAN_VIDEO_DIR:-$PWD/demo-videos}"
 mkdir -p "$BAILIAN_VIDEO_DIR"
-emulator_pid=""
+# Every process started here (the emulator, Airflow) is stopped by its PID on success,
+# failure and Ctrl-C.
+PROC_WORK="$HOME_DIR"
+# shellcheck source=processes.sh
+source scripts/processes.sh
+proc_init
 standalone_pid=""
 cleanup() {
   trap - EXIT INT TERM
-  if [ -n "$standalone_pid" ]; then
-    echo "Stopping Airflow..."
-    kill -TERM -- "-$standalone_pid" 2>/dev/null || true
-    for _ in $(seq 30); do kill -0 -- "-$standalone_pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL -- "-$standalone_pid" 2>/dev/null || true
-  fi
-  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
+  [ -n "$standalone_pid" ] && echo "Stopping Airflow..."
+  proc_stop_all
+  proc_kill_strays
   rm -rf "$HOME_DIR" || true
 }
 trap cleanup EXIT
@@ -44,11 +45,7 @@ trap 'exit 130' INT TERM
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 if [ -z "${BAILIAN_API_KEY:-}" ]; then
-  out="$HOME_DIR/emulator.out"
-  "$PY" -m airflow_provider_bailian.emulator --port 0 --task-seconds 3 >"$out" 2>&1 &
-  emulator_pid=$!
-  for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
-  base_url="$(head -n 1 "$out")"
+  proc_start_emulator base_url demo --task-seconds 3
   echo "Using the local Bailian emulator at $base_url"
   export AIRFLOW_CONN_BAILIAN_DEFAULT="{\"conn_type\": \"bailian\", \"host\": \"$base_url\", \"password\": \"sk-fake-demo\"}"
 else
@@ -86,12 +83,12 @@ if [ "$UI" -eq 1 ]; then
   done
   "$AF" dags trigger bailian_mapped_prompts >/dev/null 2>&1
   "$AF" dags trigger bailian_generate_and_download >/dev/null 2>&1
-  setsid "$AF" standalone >"$HOME_DIR/standalone.log" 2>&1 &
-  standalone_pid=$!
-  echo "Starting Airflow (logs: $HOME_DIR/standalone.log)..."
+  proc_start standalone "$AF" standalone
+  standalone_pid="${PROC_PIDS[-1]}"
+  echo "Starting Airflow (logs: $HOME_DIR/logs/standalone.log)..."
   for _ in $(seq 180); do
     curl -fs -o /dev/null "http://127.0.0.1:$port/api/v2/monitor/health" && break
-    kill -0 "$standalone_pid" 2>/dev/null || { tail -n 40 "$HOME_DIR/standalone.log"; exit 1; }
+    kill -0 "$standalone_pid" 2>/dev/null || { tail -n 40 "$HOME_DIR/logs/standalone.log"; exit 1; }
     sleep 1
   done
   echo

@@ -191,7 +191,10 @@ def restart_triggerer(work: Path, airflow: str) -> None:
             break
         time.sleep(0.5)
     log = open(work / "logs" / "triggerer-2.log", "w")  # noqa: SIM115 (lives with the process)
-    proc = subprocess.Popen([airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group, like the components e2e.sh starts; e2e.sh stops it by this pid.
+    proc = subprocess.Popen(
+        [airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     (work / "triggerer.pid").write_text(str(proc.pid))
 
 
@@ -298,8 +301,14 @@ def main() -> int:
                 f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/generate",
                 {"new_state": "failed"},
             )
+    # The triggerer runs each on_kill on its next pass: give a loaded machine up to 40 s.
     time.sleep(8)
-    cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
+    deadline = time.time() + 32
+    while time.time() < deadline:
+        cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
+        if cancels and "is RUNNING: not cancelled" in trigger_logs(args.work):
+            break
+        time.sleep(1)
     Check.that(
         len(cancels) == 1, f"marking a PENDING wait failed cancelled it ({len(cancels)} cancel)"
     )
@@ -383,10 +392,13 @@ def main() -> int:
 
     # 7. Deferred tasks went through the triggerer, which never blocked its loop.
     key = ("bailian_wait_deferrable", runs["bailian_wait_deferrable"], "generate")
-    Check.that(
-        "deferred" in seen.get(key, set()), f"the deferrable wait was DEFERRED ({seen.get(key)})"
-    )
     waits = trigger_logs(args.work, "bailian_wait_deferrable")
+    # Seen DEFERRED while polling, or (on a slow machine the run can finish before it is polled)
+    # its trigger log: Airflow writes one only for a task that deferred.
+    Check.that(
+        "deferred" in seen.get(key, set()) or bool(waits),
+        f"the deferrable wait was DEFERRED (states seen {seen.get(key)}, trigger log: {bool(waits)})",
+    )
     Check.that(
         "next check in" in waits and "trigger completed" in waits,
         "the triggerer ran the wait (its trigger log shows BailianTaskTrigger polling)",

@@ -4,16 +4,25 @@
 # (LocalExecutor, or --executor celery with Redis and two workers), plus the local Bailian
 # emulators. DAG runs are triggered through the REST API by scripts/e2e.py, which asserts;
 # scripts/e2e_browser.py then checks the UI in headless Chromium.
-# Usage: bash scripts/e2e.sh [--executor local|celery] [--keep]
+# Usage: bash scripts/e2e.sh [--executor local|celery] [--wheel FILE] [--setup-only] [--keep]
+#   --wheel FILE  install the provider from this wheel (not editable) and assert that every
+#                 component imports it from site-packages; all components run from the work
+#                 folder, outside the source tree, so the sources cannot be imported by accident.
+#   --setup-only  install what the run needs (Debian packages, the virtualenv) and stop.
+# Every process it starts is stopped by its PID when it ends (success, failure or Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 EXECUTOR=local
 KEEP=0
+WHEEL=""
+SETUP_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --executor) EXECUTOR="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --setup-only) SETUP_ONLY=1; shift ;;
+    --wheel) WHEEL="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -33,46 +42,91 @@ fi
 
 # ---- Python environment ---------------------------------------------------------------
 export VENV="${VENV:-.venv-e2e}" AIRFLOW_VERSION=3.3.2
-bash scripts/setup.sh
+case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
 extras=(psycopg2-binary asyncpg playwright)
-[ "$EXECUTOR" = celery ] && extras+=(apache-airflow-providers-celery "celery<5.7")  # 5.7 dropped an API the provider uses
-if ! "$VENV/bin/python" -c "import psycopg2, asyncpg, playwright" 2>/dev/null \
-   || { [ "$EXECUTOR" = celery ] && ! "$VENV/bin/python" -c "import airflow.providers.celery.executors.celery_executor" 2>/dev/null; }; then
-  say "installing ${extras[*]}"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "apache-airflow==$AIRFLOW_VERSION" "${extras[@]}" 2>&1 \
-    | grep -v "is ignored" >&2 || true
+have="import airflow, psycopg2, asyncpg, playwright"
+if [ "$EXECUTOR" = celery ]; then
+  extras+=(apache-airflow-providers-celery "celery<5.7")  # 5.7 dropped an API the provider uses
+  have+="; import airflow.providers.celery.executors.celery_executor"
 fi
-PY="$ROOT/$VENV/bin/python"
-AF="$ROOT/$VENV/bin/airflow"
-# Byte-compile the provider as a wheel install would: otherwise the triggerer compiles it
-# inside its event loop when it first loads the trigger class.
-PYTHONDONTWRITEBYTECODE= "$PY" -m compileall -q "$ROOT/airflow_provider_bailian" >/dev/null
+if [ -n "$WHEEL" ]; then
+  [ -x "$VENV/bin/python" ] || "${PYTHON:-python3}" -m venv "$VENV"
+else
+  bash scripts/setup.sh
+fi
+pip_install() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "is ignored" >&2 || true; }
+if ! "$VENV/bin/python" -c "$have" >/dev/null 2>&1; then
+  say "installing ${extras[*]}"
+  pip_install "apache-airflow==$AIRFLOW_VERSION" "${extras[@]}" ${WHEEL:+"$WHEEL"}
+fi
+PY="$VENV/bin/python"
+AF="$VENV/bin/airflow"
+if [ -n "$WHEEL" ]; then
+  # This very wheel, even over an editable install or another build of the same version.
+  pip_install --no-deps --force-reinstall "$WHEEL"
+  say "installed $(basename "$WHEEL")"
+else
+  # Byte-compile the provider as a wheel install would: otherwise the triggerer compiles it
+  # inside its event loop when it first loads the trigger class.
+  PYTHONDONTWRITEBYTECODE= "$PY" -m compileall -q "$ROOT/airflow_provider_bailian" >/dev/null
+fi
+"$PY" -c "$have" >/dev/null 2>&1 || "$PY" -c "$have"  # quiet unless something is missing
+if [ "$SETUP_ONLY" -eq 1 ]; then say "set up $VENV"; exit 0; fi
 
 # ---- work area, ports -----------------------------------------------------------------
 WORK="$(mktemp -d /tmp/bailian-e2e.XXXXXX)"
 chmod 755 "$WORK"
-LOGS="$WORK/logs"; mkdir -p "$LOGS"
+LOGS="$WORK/logs"
+PROC_WORK="$WORK"
+# shellcheck source=processes.sh
+source "$ROOT/scripts/processes.sh"
+proc_init
+# From here on nothing runs in the source tree: `python -m` would put it on sys.path.
+cd "$WORK"
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PG_PORT=$(free_port); API_PORT=$(free_port); REDIS_PORT=$(free_port)
-pids=()
 cleanup() {
   local rc=$?
+  trap - INT TERM
   say "shutting down"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 2
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  pkill -KILL -f "$WORK" 2>/dev/null || true
-  for f in "$WORK"/emulator-*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true; done
+  proc_stop_all
   if [ -n "${PGBIN:-}" ]; then su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $WORK/pg -m fast stop" >/dev/null 2>&1 || true; fi
+  proc_kill_strays
   if [ $rc -ne 0 ]; then
     say "FAILED (exit $rc); logs of the components:"
-    for f in "$LOGS"/*.log; do echo "===== $(basename "$f") (last 60 lines)"; tail -n 60 "$f"; done
+    for f in "$LOGS"/*.log; do [ -f "$f" ] || continue; echo "===== $(basename "$f") (last 60 lines)"; tail -n 60 "$f"; done
   fi
   if [ "$KEEP" -eq 0 ]; then rm -rf "$WORK"; else say "kept $WORK"; fi
   say "done in $(( $(date +%s) - started )) s"
   exit $rc
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if [ -n "$WHEEL" ]; then
+  # The provider every component imports is the installed wheel, not the source tree.
+  "$PY" - "$ROOT" <<'PY'
+import json
+import sys
+import sysconfig
+from importlib.metadata import distribution
+from importlib.resources import files
+from pathlib import Path
+
+import airflow_provider_bailian
+
+module = Path(airflow_provider_bailian.__file__).resolve()
+site = Path(sysconfig.get_paths()["purelib"]).resolve()
+sources = Path(sys.argv[1]).resolve() / "airflow_provider_bailian"
+direct = json.loads(distribution("airflow-provider-bailian").read_text("direct_url.json") or "{}")
+assert site in module.parents, f"imported from {module}, not from {site}"
+assert sources not in module.parents, f"imported from the source tree: {module}"
+assert not direct.get("dir_info", {}).get("editable"), f"an editable install: {direct}"
+video = files("airflow_provider_bailian.emulator") / "sample.mp4"
+assert video.is_file(), f"the wheel has no sample video at {video}"
+print(f"[e2e] the provider {airflow_provider_bailian.__version__} is imported from {module.parent}")
+PY
+fi
 
 # ---- PostgreSQL: a private cluster on a free port -------------------------------------
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -86,16 +140,9 @@ psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE airflow OWNER a
 say "PostgreSQL on 127.0.0.1:$PG_PORT"
 
 # ---- emulators: scaled-down timings, and two that hold tasks PENDING / RUNNING ------------
-start_emulator() {  # name, args...
-  local name="$1"; shift
-  "$PY" -m airflow_provider_bailian.emulator --port 0 "$@" >"$LOGS/emulator-$name.log" 2>&1 &
-  pids+=($!); echo $! >"$WORK/emulator-$name.pid"  # called in $(...): pids+= is lost
-  for _ in $(seq 100); do [ -s "$LOGS/emulator-$name.log" ] && break; sleep 0.1; done
-  head -n 1 "$LOGS/emulator-$name.log"
-}
-EMU=$(start_emulator main --task-seconds 12 --pending-seconds 2)
-EMU_PENDING=$(start_emulator pending --task-seconds 900 --pending-seconds 600)
-EMU_RUNNING=$(start_emulator running --task-seconds 900 --pending-seconds 0)
+proc_start_emulator EMU main --task-seconds 12 --pending-seconds 2
+proc_start_emulator EMU_PENDING pending --task-seconds 900 --pending-seconds 600
+proc_start_emulator EMU_RUNNING running --task-seconds 900 --pending-seconds 0
 say "emulators: $EMU $EMU_PENDING $EMU_RUNNING"
 
 # ---- Airflow configuration ------------------------------------------------------------
@@ -103,7 +150,7 @@ TOKEN="sk-fake-e2e-$("$PY" -c 'import secrets; print(secrets.token_hex(12))')"
 ADMIN_PASSWORD="e2e-$("$PY" -c 'import secrets; print(secrets.token_hex(8))')"
 export AIRFLOW_HOME="$WORK/home"
 mkdir -p "$AIRFLOW_HOME" "$WORK/dags" "$WORK/videos"
-cp example_dags/*.py scripts/e2e_dags/*.py "$WORK/dags/"
+cp "$ROOT"/example_dags/*.py "$ROOT"/scripts/e2e_dags/*.py "$WORK/dags/"
 echo "{\"admin\": \"$ADMIN_PASSWORD\"}" >"$WORK/passwords.json"
 conn() { echo "{\"conn_type\": \"bailian\", \"host\": \"$1\", \"password\": \"$TOKEN\", \"extra\": {\"api_style\": \"$2\", \"query_rate_limit\": 20}}"; }
 export AIRFLOW_CONN_BAILIAN_DEFAULT="$(conn "$EMU" gateway)"
@@ -119,6 +166,9 @@ export AIRFLOW__CORE__PARALLELISM=16
 export AIRFLOW__API_AUTH__JWT_SECRET="$("$PY" -c 'import secrets; print(secrets.token_hex(24))')"
 export AIRFLOW__API__SECRET_KEY="$AIRFLOW__API_AUTH__JWT_SECRET"
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
+# Airflow's log servers listen on all interfaces: free ports, so runs side by side never collide.
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$(free_port)"
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="$(free_port)"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
 export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=10
 export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=20
@@ -132,8 +182,7 @@ if [ "$EXECUTOR" = celery ]; then
   export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
   export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
   export AIRFLOW__CELERY__WORKER_CONCURRENCY=8
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$LOGS/redis.log" 2>&1 &
-  pids+=($!)
+  proc_start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no
 else
   export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 fi
@@ -142,12 +191,7 @@ fi
 "$AF" pools set bailian 5 "Bailian text-to-video concurrency" --include-deferred >/dev/null 2>&1
 say "database migrated ($EXECUTOR executor)"
 
-start() {  # name, command...
-  local name="$1"; shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
-  pids+=($!)
-  echo $! >"$WORK/$name.pid"
-}
+start() { proc_start "$@"; }
 start api-server "$AF" api-server --port "$API_PORT" --host 127.0.0.1
 start scheduler "$AF" scheduler
 start dag-processor "$AF" dag-processor
@@ -164,7 +208,7 @@ if [ "$EXECUTOR" = celery ]; then
 fi
 
 # ---- the checks -----------------------------------------------------------------------
-"$PY" scripts/e2e.py \
+"$PY" "$ROOT/scripts/e2e.py" \
   --api "http://127.0.0.1:$API_PORT" --password "$ADMIN_PASSWORD" --token "$TOKEN" \
   --emulator "$EMU" --emulator-pending "$EMU_PENDING" --emulator-running "$EMU_RUNNING" \
   --work "$WORK" --executor "$EXECUTOR" --airflow "$AF" --browser-out "$ROOT/docs/img"
