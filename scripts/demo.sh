@@ -106,7 +106,8 @@ log="$HOME_DIR/dag.log"
 status=0
 "$AF" dags test "$DAG_ID" >"$log" 2>&1 || status=$?
 # The ids and the path from the run's XComs, read from the metadata database.
-read -r task_id video_path < <("$PY" - "$DAG_ID" <<'PY' 2>/dev/null || true
+# A command substitution, not a process substitution: it has ended when `read` returns.
+ids="$("$PY" - "$DAG_ID" <<'PY' 2>/dev/null || true
 import sys
 from airflow.utils.session import create_session
 try:
@@ -118,7 +119,8 @@ with create_session() as session:
     found = {row.key: XCom.deserialize_value(row) for row in rows}
 print(found.get("task_id") or "-", found.get("video_path") or "-")
 PY
-)
+)"
+read -r task_id video_path <<<"$ids"
 if [ "$status" -ne 0 ] || [ -z "${task_id:-}" ] || [ "$task_id" = "-" ]; then
   tail -n 60 "$log"
   echo "The example DAG $DAG_ID failed (exit $status)" >&2
