@@ -117,6 +117,8 @@ class BailianText2VideoOperator(BaseOperator):
     :param max_cost: refuse to submit when the estimate is above this amount (in the price
         table's currency); nothing is sent.
     :param dry_run: validate, render and estimate, log the exact request body, send nothing.
+    :param plan_fingerprint: set by ``BailianPlanOperator`` on each planned item: the task
+        refuses to submit a rendered request that is not the one the plan priced.
     """
 
     template_fields: Sequence[str] = (
@@ -162,6 +164,7 @@ class BailianText2VideoOperator(BaseOperator):
         prices: dict[str, Any] | None = None,
         max_cost: float | None = None,
         dry_run: bool = False,
+        plan_fingerprint: str | None = None,
         **kwargs: Any,
     ) -> None:
         declare_video_asset(download_to, kwargs)
@@ -188,6 +191,7 @@ class BailianText2VideoOperator(BaseOperator):
         self.prices = prices
         self.max_cost = max_cost
         self.dry_run = dry_run
+        self.plan_fingerprint = plan_fingerprint
         self._waiting_on: str | None = None
 
     # ---- building blocks ----------------------------------------------------------------
@@ -227,6 +231,10 @@ class BailianText2VideoOperator(BaseOperator):
         # Present from the start, so the "Bailian video" link never looks up a missing key.
         ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
         request = self.build_request()
+        if self.plan_fingerprint:
+            from airflow_provider_bailian.planning import check_planned
+
+            check_planned(request, self.plan_fingerprint, self.bailian_conn_id, request_fingerprint)
         estimate = self.hook.price_table(self.prices).estimate(request)
         self.log.info(
             "Estimated cost of this video: %s", estimate or "unknown (model not in the price table)"
