@@ -1,0 +1,182 @@
+"""Batch planning through Airflow against the emulator: validate, price, approve, then spend."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_bailian._compat import AIRFLOW_V3
+from tests.conftest import run_dag, ti_states, xcom
+
+FILE = "bailian_plan_dags.py"
+
+
+@pytest.fixture
+def dag_conn(emulator: Any, make_conn: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    make_conn("bailian_dag", emulator.base_url)
+    return emulator
+
+
+@pytest.fixture
+def no_network_from_plans(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record every socket connection to the emulator, and make the hook's sender explode."""
+    from airflow_provider_bailian.hooks.bailian import BailianHook
+
+    port = int(emulator.base_url.rsplit(":", 1)[1].split("/")[0])
+    seen: list[Any] = []
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[1:2] == (port,):
+            seen.append(address)
+        return real_connect(sock, address)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        seen.append("BailianHook._send")
+        raise AssertionError("planning must not send an HTTP request")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(BailianHook, "_send", refuse)
+    return seen
+
+
+def test_valid_plan_drives_one_submission_per_item(dag_conn: Any, capfd: Any) -> None:
+    dag_run = run_dag(FILE, "bailian_t_plan_valid")
+    assert ti_states(dag_run) == {
+        "plan": "success",
+        **{f"generate[{i}]": "success" for i in range(4)},
+    }
+    plan = xcom(dag_run, "plan", key="plan")
+    assert (plan["total"], plan["currency"], plan["videos"]) == (17.0, "CNY", 4)
+    assert [
+        (i["index"], i["model"], i["duration"], i["tier"], i["estimate"]) for i in plan["items"]
+    ] == [
+        (0, "wan2.6-t2v", 10, "720P", 6.0),
+        (1, "wan2.7-t2v", 5, "720P", 3.0),
+        (2, "wan2.6-t2v", 5, "1080P", 5.0),
+        (3, "wan2.6-t2v", 5, "720P", 3.0),
+    ]
+    kwargs = xcom(dag_run, "plan")
+    assert kwargs[0]["duration"] == 10  # coerced from "10", as the operator would
+    assert kwargs[1]["resolution"] == "720P"
+    assert kwargs[2]["size"] == "1920*1080"
+    assert all(len(k["plan_fingerprint"]) == 32 for k in kwargs)
+    # Exactly one submission per planned item, with the planned body.
+    bodies = sorted((s["body"] for s in dag_conn.submissions), key=lambda b: b["input"]["prompt"])
+    assert len(bodies) == 4
+    assert [b["input"]["prompt"] for b in bodies] == sorted(k["prompt"] for k in kwargs)
+    heron = next(b for b in bodies if "heron" in b["input"]["prompt"])
+    assert heron["parameters"] == {"size": "1920*1080", "seed": 7}
+    text = "".join(capfd.readouterr())
+    # The log table: grouped by model and tier, with the total.
+    assert "wan2.6-t2v  720P        2       15" in text
+    assert "total" in text
+    assert "17.00 CNY" in text
+
+
+def test_invalid_items_are_reported_together_and_nothing_is_sent(dag_conn: Any, capfd: Any) -> None:
+    dag_run = run_dag(FILE, "bailian_t_plan_invalid")
+    states = ti_states(dag_run)
+    assert states["plan"] == "failed"
+    assert set(states) == {"plan", "generate"}
+    assert states["generate"] == "upstream_failed"
+    assert dag_conn.requests == []
+    text = "".join(capfd.readouterr())
+    assert "4 of 6 planned requests are invalid; nothing was sent" in text
+    for line in (
+        "requests[1].duration=20 is not allowed: an integer from 2 to 15 for wan2.6-t2v",
+        "requests[3].size='720P' is not allowed: one of 1280*720",
+        "requests[3].seed=-1 is not allowed: an integer from 0 to 2147483647",
+        "requests[4].mode='hologram' is not allowed: one of text",
+        "requests[5].promt='plan: a typo' is not allowed: a parameter of BailianText2VideoOperator",
+    ):
+        assert line in text, line
+
+
+def test_max_total_cost_refuses_the_batch(dag_conn: Any, capfd: Any) -> None:
+    dag_run = run_dag(FILE, "bailian_t_plan_max_total")
+    assert ti_states(dag_run) == {"plan": "failed", "generate": "upstream_failed"}
+    assert dag_conn.requests == []
+    text = "".join(capfd.readouterr())
+    assert "total estimate 17.00 CNY for 4 videos is above max_total_cost=10 CNY" in text
+    (plan_ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "plan"]
+    assert plan_ti.try_number <= 1  # retries=3, yet a budget refusal is final
+
+
+def test_edited_request_refuses_to_submit(dag_conn: Any, capfd: Any) -> None:
+    dag_run = run_dag(FILE, "bailian_t_plan_edited")
+    assert ti_states(dag_run) == {"plan": "success", "generate[0]": "failed"}
+    assert dag_conn.requests == []
+    text = "".join(capfd.readouterr())
+    assert "is not the request its plan priced and approved" in text
+    assert "model wan2.6-t2v, 15 s" in text
+    assert "Nothing was sent" in text
+    (generate,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "generate"]
+    assert generate.try_number <= 1  # retries=2, yet the refusal is final
+
+
+def test_plan_task_makes_no_http_request(
+    dag_conn: Any, no_network_from_plans: list[Any], capfd: Any
+) -> None:
+    dag_run = run_dag(FILE, "bailian_t_plan_from_json")
+    assert ti_states(dag_run) == {"plan": "success"}
+    assert no_network_from_plans == []
+    assert dag_conn.requests == []
+    plan = xcom(dag_run, "plan", key="plan")
+    # 5 s at 1080P (wan2.6 default size) + 5 s of wanx2.1 turbo (0.24 CNY/s).
+    assert (plan["total"], plan["videos"]) == (6.2, 2)
+    assert [k["prompt"] for k in xcom(dag_run, "plan")] == [
+        "json: a paper boat on a canal",
+        "json: a paper boat at night",
+    ]
+
+
+@pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 3.1+ asks a person (tested in scripts/e2e.sh)")
+def test_approval_needs_airflow_3_1(dag_conn: Any, capfd: Any) -> None:
+    dag_run = run_dag(FILE, "bailian_t_plan_approval")
+    assert ti_states(dag_run) == {"plan": "failed", "generate": "upstream_failed"}
+    assert dag_conn.requests == []
+    text = "".join(capfd.readouterr())
+    assert "above approve_above=5, but approval needs Airflow 3.1+" in text
+    assert "this is Airflow 2.11" in text
+
+
+def test_approval_answers() -> None:
+    from airflow_provider_bailian.approval import decision
+
+    person = {"id": "1", "name": "ana"}
+    assert decision({"chosen_options": ["Approve"], "responded_by_user": person}) == (
+        True,
+        "approved by ana",
+    )
+    assert decision({"chosen_options": ["Reject"], "responded_by_user": person}) == (
+        False,
+        "rejected by ana",
+    )
+    approved, why = decision({"chosen_options": ["Reject"], "timedout": True})
+    assert not approved
+    assert "timed out" in why
+    assert decision({"error": "late", "error_type": "timeout"})[0] is False
+
+
+def test_plan_in_python_matches_the_operator(tmp_path: Path) -> None:
+    """The plan's table and XCom shape, without Airflow running anything."""
+    from airflow_provider_bailian.planning import build_plan
+    from airflow_provider_bailian.pricing import PriceTable
+    from airflow_provider_bailian.reattach import request_fingerprint
+
+    plan = build_plan(
+        [{"prompt": "a"}, {"prompt": "b", "duration": 10}, {"prompt": "c", "model": "wan9"}],
+        defaults={"size": "1280*720"},
+        conn_id="c",
+        price_table=lambda prices: PriceTable("cn-beijing", prices),
+        fingerprint=request_fingerprint,
+    )
+    assert plan.total == 9.0
+    assert plan.unpriced == [2]
+    assert plan.to_xcom()["items"][2]["estimate"] is None
+    assert "+ 1 unpriced" in plan.table()
+    assert plan.table(markdown=True).splitlines()[0].startswith("| mode | model | tier")
