@@ -37,6 +37,8 @@ E2E_DAGS = [
     "bailian_e2e_mark_failed_pending",
     "bailian_e2e_mark_failed_running",
 ]
+PLAN_DAGS = ["bailian_e2e_plan_approve", "bailian_e2e_plan_reject"]
+PLAN_SUBJECT = "Spend 17.80 CNY on 3 Bailian videos?"
 TERMINAL = {"success", "failed"}
 
 
@@ -204,6 +206,90 @@ def kill_worker_of(ti: dict[str, Any]) -> int:
     return int(pid)
 
 
+def trigger_plan_approvals(af: Airflow) -> dict[str, str]:
+    """Start the two planned batches that wait for a person (one approved, one rejected)."""
+    af.wait_for_dags(PLAN_DAGS, time.time() + 180)
+    return {dag_id: af.trigger(dag_id) for dag_id in PLAN_DAGS}
+
+
+def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[str, str]) -> None:
+    """Approved in the browser: the batch runs, once per item. Rejected: skipped, nothing sent."""
+    deadline = time.time() + 180
+    for dag_id, run_id in plan_runs.items():
+        ti = af.wait_ti_state(dag_id, run_id, "plan", {"awaiting_input", "deferred"}, deadline)
+        Check.that(ti is not None, f"{dag_id}: the plan waits for a person's decision")
+    approve_run, reject_run = plan_runs[PLAN_DAGS[0]], plan_runs[PLAN_DAGS[1]]
+    hitl = f"/dags/{PLAN_DAGS[0]}/dagRuns/{approve_run}/taskInstances/plan/-1/hitlDetails"
+    detail = af.get(hitl)
+    Check.that(
+        detail.get("subject") == PLAN_SUBJECT and "| wan2.6-t2v |" in (detail.get("body") or ""),
+        f"the approval request holds the total and the plan table ({detail.get('subject')!r})",
+    )
+    Check.that(detail.get("defaults") == ["Reject"], "a timeout answers Reject")
+    before = submissions_by_prompt(args.emulator)
+    Check.that(
+        not any(p.startswith("bailian_e2e_plan_") for p in before),
+        "nothing was submitted while the batches wait for approval",
+    )
+    browser = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("e2e_browser.py")),
+            "approval",
+            "--base-url",
+            args.api,
+            "--username",
+            "admin",
+            "--password",
+            args.password,
+            "--dag-id",
+            PLAN_DAGS[0],
+            "--run-id",
+            approve_run,
+            "--task-id",
+            "plan",
+            "--subject",
+            PLAN_SUBJECT,
+            "--screenshots",
+            args.browser_out,
+        ],
+        timeout=240,
+    )
+    Check.that(browser.returncode == 0, "the plan's log and approval checks passed in Chromium")
+    if not af.get(hitl).get("responded_at"):  # keep checking the rest if the click failed
+        af.send("PATCH", hitl, {"chosen_options": ["Approve"]})
+    af.send(
+        "PATCH",
+        f"/dags/{PLAN_DAGS[1]}/dagRuns/{reject_run}/taskInstances/plan/-1/hitlDetails",
+        {"chosen_options": ["Reject"]},
+    )
+    deadline = time.time() + 240
+    for dag_id, run_id in plan_runs.items():
+        state = af.wait_run(dag_id, run_id, deadline)
+        Check.that(state == "success", f"{dag_id} run ends {state}")
+    states = {
+        (ti["task_id"], ti["map_index"]): ti["state"]
+        for ti in af.task_instances(PLAN_DAGS[0], approve_run)
+    }
+    Check.that(
+        states.get(("plan", -1)) == "success"
+        and [states.get(("generate", i)) for i in range(3)] == ["success"] * 3,
+        f"approved: the plan and its 3 videos succeeded ({states})",
+    )
+    rejected = {ti["task_id"]: ti["state"] for ti in af.task_instances(PLAN_DAGS[1], reject_run)}
+    Check.that(
+        set(rejected.values()) == {"skipped"}, f"rejected: the batch is skipped ({rejected})"
+    )
+    counts = submissions_by_prompt(args.emulator)
+    approved = {p: n for p, n in counts.items() if p.startswith(PLAN_DAGS[0])}
+    refused = {p: n for p, n in counts.items() if p.startswith(PLAN_DAGS[1])}
+    Check.that(
+        len(approved) == 3 and set(approved.values()) == {1},
+        f"approved: one submission per planned item ({approved})",
+    )
+    Check.that(not refused, f"rejected: 0 submissions ({refused})")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     for name in ("api", "password", "token", "emulator", "emulator-pending", "emulator-running"):
@@ -225,6 +311,7 @@ def main() -> int:
     deferred_runs = [af.trigger("bailian_e2e_deferred", {"prompt": f"restart {i}"}) for i in (1, 2)]
     pending_run = af.trigger("bailian_e2e_mark_failed_pending")
     running_run = af.trigger("bailian_e2e_mark_failed_running")
+    plan_runs = trigger_plan_approvals(af)
 
     # 2. A worker killed with SIGKILL while it waits.
     deadline = time.time() + 180
@@ -380,6 +467,9 @@ def main() -> int:
         "video_url" in api_text and args.token not in api_text,
         "the token is in no XCom or rendered template (REST API)",
     )
+
+    # Planned batches above approve_above: approved in the browser, rejected through the API.
+    check_plan_approvals(af, args, plan_runs)
 
     # 9. The UI, in a browser.
     link_run = runs["bailian_wait_deferrable"]
