@@ -84,6 +84,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_bailian.operators.text2video",
                     "airflow_provider_bailian.operators.download",
+                    "airflow_provider_bailian.operators.plan",
                 ],
             }
         ],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +183,27 @@ def test_plan_in_python_matches_the_operator(tmp_path: Path) -> None:
     assert plan.to_xcom()["items"][2]["estimate"] is None
     assert "+ 1 unpriced" in plan.table()
     assert plan.table(markdown=True).splitlines()[0].startswith("| mode | model | tier")
+
+
+def _loaded_after(imports: str) -> set[str]:
+    heavy = (
+        "requests",
+        "httpx",
+        "tenacity",
+        "airflow.providers.standard.operators.hitl",
+        "airflow_provider_bailian.hooks.bailian",
+    )
+    probe = f"import sys\n{imports}\nprint('LOADED=' + ','.join(m for m in {heavy!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED="))
+    return set(filter(None, line[len("LOADED=") :].split(",")))
+
+
+def test_plan_module_is_cheap_to_import() -> None:
+    """DAG files import it at every parse: no HTTP client, no human-in-the-loop machinery."""
+    airflow_alone = _loaded_after("from airflow_provider_bailian._compat import BaseOperator")
+    ours = _loaded_after("import airflow_provider_bailian.operators.plan")
+    assert ours <= airflow_alone, ours - airflow_alone
