@@ -63,7 +63,6 @@ class BailianPlanOperator(BaseOperator):
         bailian_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retries", 0)  # planning is deterministic: a retry cannot help
         super().__init__(**kwargs)
         self.requests = requests
         self.defaults = defaults
