@@ -219,10 +219,51 @@ def _as_bool(value: Any) -> bool | None:
 
 
 @dataclass(frozen=True)
-class Text2VideoRequest:
-    """One text-to-video request, as the user set it (``None`` = not set, not sent)."""
+class VideoRequest:
+    """What every generation request has: a model, a body, a billed duration.
+
+    One subclass per mode (text, image, reference); the hook, the price table and the
+    shared operator base work on this type and never ask which mode they hold.
+    """
 
     model: str
+
+    @property
+    def spec(self) -> ModelSpec | None:
+        return get_model_spec(self.model)
+
+    def validated(self) -> tuple[VideoRequest, list[str]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_body(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fingerprint_body(self) -> dict[str, Any]:
+        """What identifies the request for reattach: the body unless a mode says more."""
+        return self.to_body()
+
+    @property
+    def billed_tier(self) -> str | None:
+        """The resolution tier the video is billed at (set value or model default)."""
+        spec = self.spec
+        if spec is None:
+            return None
+        return spec.tier(getattr(self, "size", None), getattr(self, "resolution", None))
+
+    @property
+    def effective_duration(self) -> int:
+        """Seconds of video that will be made (and billed): the set value or the model default."""
+        duration = getattr(self, "duration", None)
+        if duration is not None:
+            return int(duration)
+        spec = self.spec
+        return spec.default_duration if spec else 5
+
+
+@dataclass(frozen=True)
+class Text2VideoRequest(VideoRequest):
+    """One text-to-video request, as the user set it (``None`` = not set, not sent)."""
+
     prompt: str
     negative_prompt: str | None = None
     audio_url: str | None = None
@@ -234,10 +275,6 @@ class Text2VideoRequest:
     watermark: bool | None = None
     resolution: str | None = None
     ratio: str | None = None
-
-    @property
-    def spec(self) -> ModelSpec | None:
-        return get_model_spec(self.model)
 
     def validated(self) -> tuple[Text2VideoRequest, list[str]]:
         """Check every field against the capability table.
@@ -421,14 +458,6 @@ class Text2VideoRequest:
         if params:
             body["parameters"] = params
         return body
-
-    @property
-    def effective_duration(self) -> int:
-        """Seconds of video that will be made (and billed): the set value or the model default."""
-        if self.duration is not None:
-            return int(self.duration)
-        spec = self.spec
-        return spec.default_duration if spec else 5
 
 
 def _clip(value: Any, limit: int = 60) -> Any:

@@ -28,6 +28,7 @@ from airflow_provider_bailian.exceptions import (
     BailianPlanValidationError,
     BailianValidationError,
 )
+from airflow_provider_bailian.reattach import request_fingerprint
 
 #: The operator parameter that carries a planned request's fingerprint.
 PLAN_FINGERPRINT = "plan_fingerprint"
@@ -100,12 +101,7 @@ class PlannedItem:
 
     @property
     def tier(self) -> str | None:
-        spec = getattr(self.request, "spec", None)
-        if spec is None:
-            return None
-        return spec.tier(
-            getattr(self.request, "size", None), getattr(self.request, "resolution", None)
-        )
+        return self.request.billed_tier
 
     def summary(self) -> dict[str, Any]:
         """The item as the ``plan`` XCom shows it."""
@@ -244,13 +240,11 @@ def build_plan(
     defaults: Mapping[str, Any] | None,
     conn_id: str,
     price_table: Callable[[dict[str, Any] | None], Any],
-    fingerprint: Callable[[dict[str, Any], str], str],
 ) -> Plan:
     """Validate every item (reporting all invalid ones at once), then price each.
 
     ``price_table(prices)`` gives the PriceTable for an item's ``prices`` override (the
-    hook's, which reads the connection's region and price extras and sends nothing);
-    ``fingerprint(body, conn_id)`` is the one reattach uses.
+    hook's, which reads the connection's region and price extras and sends nothing).
     """
     problems: list[tuple[str, Any, str]] = []
     planned: list[tuple[int, str, dict[str, Any], Any]] = []
@@ -281,7 +275,7 @@ def build_plan(
             currencies[estimate.currency].append(index)
             sources.add(estimate.source)
         item_conn = kwargs.get("bailian_conn_id") or conn_id
-        kwargs[PLAN_FINGERPRINT] = fingerprint(request.to_body(), item_conn)
+        kwargs[PLAN_FINGERPRINT] = request_fingerprint(request.fingerprint_body(), item_conn)
         items.append(PlannedItem(index, mode, kwargs, request, estimate, kwargs[PLAN_FINGERPRINT]))
     if len(currencies) > 1:
         detail = "; ".join(f"{c}: items {ix[:5]}" for c, ix in currencies.items())
@@ -340,18 +334,13 @@ def _clip(value: Any, limit: int = 60) -> Any:
     return value
 
 
-def check_planned(
-    request: Any, planned: str | None, conn_id: str, fingerprint: Callable[..., str]
-) -> None:
+def check_planned(request: Any, planned: str, rendered: str) -> None:
     """Refuse (sending nothing) when a rendered request is not the one its plan priced."""
-    if not planned:
-        return
-    rendered = fingerprint(request.to_body(), conn_id)
     if rendered != planned:
         raise BailianPlanMismatchError(
             f"This task's rendered request (model {request.model}, "
-            f"{request.effective_duration} s, connection {conn_id!r}) is not the request its "
-            f"plan priced and approved (fingerprint {rendered} != planned {planned}): the DAG, "
-            "its templates or the generation task's arguments changed between the plan and this "
-            "run. Nothing was sent. Run the plan again to price the edited request"
+            f"{request.effective_duration} s) is not the request its plan priced and approved "
+            f"(fingerprint {rendered} != planned {planned}): the DAG, its templates or the "
+            "generation task's arguments (request fields or connection) changed between the "
+            "plan and this run. Nothing was sent. Run the plan again to price the edited request"
         )

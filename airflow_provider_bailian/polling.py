@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_bailian.models import TaskStatus, get_model_spec
 
 if TYPE_CHECKING:
-    from airflow_provider_bailian.models import TaskResult, Text2VideoRequest
+    from airflow_provider_bailian.models import TaskResult, VideoRequest
 
 DEFAULT_MIN_INTERVAL = 2.0
 DEFAULT_MAX_INTERVAL = 30.0
@@ -119,7 +119,7 @@ class PollPolicy:
     @classmethod
     def for_request(
         cls,
-        request: Text2VideoRequest | None,
+        request: VideoRequest | None,
         *,
         poll_interval: float | None = None,
         submitted_at: float | None = None,

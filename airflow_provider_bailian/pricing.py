@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_provider_bailian.models import Text2VideoRequest, Usage, get_model_spec
+from airflow_provider_bailian.models import Usage, VideoRequest, get_model_spec
 
 ANY_TIER = "*"
 _RECENT_CN = {"720P": 0.6, "1080P": 1.0}
@@ -101,11 +101,9 @@ class PriceTable:
                     return float(price), str(currency), source
         return None
 
-    def estimate(self, request: Text2VideoRequest) -> CostEstimate | None:
+    def estimate(self, request: VideoRequest) -> CostEstimate | None:
         """Before submitting: the model's duration and resolution tier (set or default)."""
-        spec = request.spec
-        tier = spec.tier(request.size, request.resolution) if spec else None
-        return self._cost(request.model, tier, float(request.effective_duration))
+        return self._cost(request.model, request.billed_tier, float(request.effective_duration))
 
     def actual(self, model: str, usage: Usage | None) -> CostEstimate | None:
         """After the video: the seconds and resolution Bailian reports in ``usage``."""

@@ -28,8 +28,8 @@ from airflow_provider_bailian.models import (
     Submission,
     TaskResult,
     TaskStatus,
-    Text2VideoRequest,
     Usage,
+    VideoRequest,
 )
 
 
@@ -162,7 +162,7 @@ class BailianProtocol:
         tid = quote(str(task_id), safe="")
         return f"/api/v1/tasks/{tid}" if self.style is ApiStyle.DASHSCOPE else f"/task/{tid}"
 
-    def submit(self, request: Text2VideoRequest) -> HttpRequest:
+    def submit(self, request: VideoRequest) -> HttpRequest:
         path = DASHSCOPE_SUBMIT_PATH if self.style is ApiStyle.DASHSCOPE else GATEWAY_SUBMIT_PATH
         return HttpRequest(
             "POST",

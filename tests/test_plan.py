@@ -169,14 +169,12 @@ def test_plan_in_python_matches_the_operator(tmp_path: Path) -> None:
     """The plan's table and XCom shape, without Airflow running anything."""
     from airflow_provider_bailian.planning import build_plan
     from airflow_provider_bailian.pricing import PriceTable
-    from airflow_provider_bailian.reattach import request_fingerprint
 
     plan = build_plan(
         [{"prompt": "a"}, {"prompt": "b", "duration": 10}, {"prompt": "c", "model": "wan9"}],
         defaults={"size": "1280*720"},
         conn_id="c",
         price_table=lambda prices: PriceTable("cn-beijing", prices),
-        fingerprint=request_fingerprint,
     )
     assert plan.total == 9.0
     assert plan.unpriced == [2]

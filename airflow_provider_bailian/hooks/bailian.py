@@ -24,7 +24,13 @@ from airflow_provider_bailian.exceptions import (
     BailianWaitTimeoutError,
 )
 from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
-from airflow_provider_bailian.models import Submission, TaskResult, TaskStatus, Text2VideoRequest
+from airflow_provider_bailian.models import (
+    Submission,
+    TaskResult,
+    TaskStatus,
+    Text2VideoRequest,
+    VideoRequest,
+)
 from airflow_provider_bailian.protocol import (
     CANCELLED_MESSAGE,
     HttpAnswer,
@@ -182,6 +188,16 @@ class BailianHook(BaseHook):
             request = Text2VideoRequest(**fields)
         elif fields:
             raise TypeError("pass either a Text2VideoRequest or its fields, not both")
+        return self.submit_video(request)
+
+    def submit_video(self, request: VideoRequest) -> Submission:
+        """Validate and submit one generation task of any mode; never sent twice.
+
+        The one submission path: the request's model decides the endpoint and body
+        (``protocol.py``). Raises ``BailianValidationError`` before sending anything
+        when a field is bad, ``BailianAmbiguousSubmissionError`` when the outcome is
+        unknown (not resent).
+        """
         request, warnings = request.validated()
         for warning in warnings:
             self.log.warning(warning)

@@ -78,7 +78,6 @@ class BailianPlanOperator(BaseOperator):
         """The rendered batch, validated and priced (reads the connection, sends nothing)."""
         from airflow_provider_bailian.hooks.bailian import BailianHook
         from airflow_provider_bailian.planning import build_plan, parse_requests
-        from airflow_provider_bailian.reattach import request_fingerprint
 
         hook = BailianHook(bailian_conn_id=self.bailian_conn_id)
         return build_plan(
@@ -88,7 +87,6 @@ class BailianPlanOperator(BaseOperator):
             price_table=lambda item_prices: hook.price_table(
                 {**(self.prices or {}), **(item_prices or {})}
             ),
-            fingerprint=request_fingerprint,
         )
 
     def execute(self, context: Any) -> list[dict[str, Any]]:

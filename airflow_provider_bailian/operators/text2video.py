@@ -1,89 +1,48 @@
 """BailianText2VideoOperator: submit a Wan text-to-video task, optionally wait for it.
 
-The operator is thin: it renders and validates the request, asks the hook to
-submit it, records the submission so a retry reattaches instead of paying twice,
-and either returns the task id or waits (in a deferrable trigger, or in the worker).
+The operator only says how to build its request from the rendered fields; submitting,
+reattaching on retry, waiting, downloading and spend checks are the shared
+``BailianVideoGenerationOperator`` (``operators/base.py``).
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_bailian._compat import BaseOperator, default_deferrable
-from airflow_provider_bailian.connection import DEFAULT_CONN_ID
-from airflow_provider_bailian.links.video import BailianVideoLink
+from airflow_provider_bailian.operators.base import (
+    XCOM_COST,
+    XCOM_RESULT,
+    XCOM_TASK_ID,
+    XCOM_USAGE,
+    XCOM_VIDEO_PATH,
+    XCOM_VIDEO_URL,
+    BailianVideoGenerationOperator,
+    asset_uri,
+    declare_video_asset,
+    record_asset_events,
+    usage_summary,
+)
 
 if TYPE_CHECKING:
-    from airflow_provider_bailian.hooks.bailian import BailianHook
-    from airflow_provider_bailian.models import TaskResult, Text2VideoRequest, Usage
-    from airflow_provider_bailian.pricing import CostEstimate
+    from airflow_provider_bailian.models import Text2VideoRequest
 
-XCOM_TASK_ID = "task_id"
-XCOM_VIDEO_URL = "video_url"
-XCOM_RESULT = "result"
-XCOM_VIDEO_PATH = "video_path"
-XCOM_USAGE = "usage"
-XCOM_COST = "cost"
-
-
-def asset_uri(destination: str) -> str:
-    """The asset URI of a download destination: ``file://`` + absolute path for local files."""
-    if "://" in destination:
-        return destination
-    import os
-
-    return "file://" + os.path.abspath(os.path.expanduser(destination))
+__all__ = [
+    "XCOM_COST",
+    "XCOM_RESULT",
+    "XCOM_TASK_ID",
+    "XCOM_USAGE",
+    "XCOM_VIDEO_PATH",
+    "XCOM_VIDEO_URL",
+    "BailianText2VideoOperator",
+    "asset_uri",
+    "declare_video_asset",
+    "record_asset_events",
+    "usage_summary",
+]
 
 
-def declare_video_asset(destination: str | None, kwargs: dict[str, Any]) -> None:
-    """A destination known at parse time becomes the task's asset outlet (unless set)."""
-    if destination and "{{" not in str(destination) and not kwargs.get("outlets"):
-        from airflow_provider_bailian._compat import asset
-
-        kwargs["outlets"] = [asset(asset_uri(str(destination)))]
-
-
-def usage_summary(usage: Usage | None) -> dict[str, Any] | None:
-    """The billed usage as plain JSON for XCom (both answer shapes normalised)."""
-    if usage is None:
-        return None
-    return {
-        "video_seconds": usage.video_seconds,
-        "video_count": usage.video_count,
-        "size": usage.size,
-        "tier": usage.tier,
-        "raw": usage.raw,
-    }
-
-
-def record_asset_events(context: Any, outlets: Any, result: TaskResult, model: str | None) -> None:
-    """Put the task id, model and prompt on the asset events of the downloaded video."""
-    from airflow_provider_bailian._compat import is_asset
-
-    events = context.get("outlet_events")
-    if events is None:
-        return
-    extra = {
-        "bailian_task_id": result.task_id,
-        "model": model,
-        "prompt": result.orig_prompt,
-        "video_url_expires": None,
-    }
-    from airflow_provider_bailian.download import url_expiry
-
-    expiry = url_expiry(result.video_url or "")
-    extra["video_url_expires"] = expiry.isoformat() if expiry else None
-    for outlet in outlets or ():
-        if is_asset(outlet):
-            events[outlet].extra.update(extra)
-
-
-class BailianText2VideoOperator(BaseOperator):
+class BailianText2VideoOperator(BailianVideoGenerationOperator):
     """Generate a video from a text prompt with a Wan model on Alibaba Cloud Bailian.
 
     Returns the Bailian task id (``submit.output`` downstream) and pushes it under the
@@ -102,23 +61,9 @@ class BailianText2VideoOperator(BaseOperator):
     :param watermark: add the "AI generated" watermark (service default False).
     :param resolution: ``720P`` or ``1080P`` (wan2.7, templated).
     :param ratio: ``16:9``, ``9:16``, ``1:1``, ``4:3`` or ``3:4`` (wan2.7, templated).
-    :param bailian_conn_id: the ``bailian`` connection.
-    :param wait_for_completion: wait for the video before finishing (default False).
-    :param deferrable: wait in the triggerer, freeing the worker slot
-        (default ``[operators] default_deferrable``).
-    :param poll_interval: upper bound, in seconds, between two status checks.
-    :param timeout: seconds to wait for the video; the Bailian task is not cancelled then.
-    :param reattach: a retry of this task instance waits for the task an earlier try
-        submitted instead of submitting (and paying) again (default True).
-    :param download_to: copy the video here when it is ready (templated path or URL of the
-        file: local, ``file://`` or any object store Airflow knows); implies waiting, pushes
-        ``video_path`` and, when the value is not templated, declares it as an asset outlet.
-    :param prices: price overrides, ``{"currency": "USD", "wan2.6-t2v": {"720P": 0.1}}``.
-    :param max_cost: refuse to submit when the estimate is above this amount (in the price
-        table's currency); nothing is sent.
-    :param dry_run: validate, render and estimate, log the exact request body, send nothing.
-    :param plan_fingerprint: set by ``BailianPlanOperator`` on each planned item: the task
-        refuses to submit a rendered request that is not the one the plan priced.
+    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
+        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
+        ``BailianVideoGenerationOperator``.
     """
 
     template_fields: Sequence[str] = (
@@ -135,9 +80,6 @@ class BailianText2VideoOperator(BaseOperator):
     )
     template_ext: Sequence[str] = (".txt",)
     template_fields_renderers = {"prompt": "py"}
-    ui_color = "#ff6a00"
-    ui_fgcolor = "#ffffff"
-    operator_extra_links = (BailianVideoLink(),)
 
     def __init__(
         self,
@@ -154,20 +96,8 @@ class BailianText2VideoOperator(BaseOperator):
         watermark: bool | None = None,
         resolution: str | None = None,
         ratio: str | None = None,
-        bailian_conn_id: str = DEFAULT_CONN_ID,
-        wait_for_completion: bool = False,
-        deferrable: bool | None = None,
-        poll_interval: float | None = None,
-        timeout: float | timedelta | None = None,
-        reattach: bool = True,
-        download_to: str | None = None,
-        prices: dict[str, Any] | None = None,
-        max_cost: float | None = None,
-        dry_run: bool = False,
-        plan_fingerprint: str | None = None,
         **kwargs: Any,
     ) -> None:
-        declare_video_asset(download_to, kwargs)
         super().__init__(**kwargs)
         self.prompt = prompt
         self.model = model
@@ -181,245 +111,24 @@ class BailianText2VideoOperator(BaseOperator):
         self.watermark = watermark
         self.resolution = resolution
         self.ratio = ratio
-        self.bailian_conn_id = bailian_conn_id
-        self.wait_for_completion = wait_for_completion or bool(download_to)
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        self.reattach = reattach
-        self.download_to = download_to
-        self.prices = prices
-        self.max_cost = max_cost
-        self.dry_run = dry_run
-        self.plan_fingerprint = plan_fingerprint
-        self._waiting_on: str | None = None
-
-    # ---- building blocks ----------------------------------------------------------------
-    @cached_property
-    def hook(self) -> BailianHook:
-        from airflow_provider_bailian.hooks.bailian import BailianHook
-
-        return BailianHook(bailian_conn_id=self.bailian_conn_id)
 
     def build_request(self) -> Text2VideoRequest:
         """The rendered request, validated against the model table (nothing sent yet)."""
         from airflow_provider_bailian.models import Text2VideoRequest
 
-        request, warnings = Text2VideoRequest(
-            model=self.model,
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            audio_url=self.audio_url,
-            size=self.size,
-            duration=self.duration,
-            prompt_extend=self.prompt_extend,
-            shot_type=self.shot_type,
-            seed=self.seed,
-            watermark=self.watermark,
-            resolution=self.resolution,
-            ratio=self.ratio,
-        ).validated()
-        for warning in warnings:
-            self.log.warning(warning)
-        return request
-
-    # ---- execution ----------------------------------------------------------------------
-    def execute(self, context: Any) -> str:
-        from airflow_provider_bailian.reattach import SubmissionLedger, request_fingerprint
-
-        ti = context["ti"]
-        # Present from the start, so the "Bailian video" link never looks up a missing key.
-        ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
-        request = self.build_request()
-        if self.plan_fingerprint:
-            from airflow_provider_bailian.planning import check_planned
-
-            check_planned(request, self.plan_fingerprint, self.bailian_conn_id, request_fingerprint)
-        estimate = self.hook.price_table(self.prices).estimate(request)
-        self.log.info(
-            "Estimated cost of this video: %s", estimate or "unknown (model not in the price table)"
-        )
-        if self.dry_run:
-            self.log.info(
-                "Dry run: nothing is sent. The request body would be:\n%s",
-                json.dumps(request.to_body(), indent=2, ensure_ascii=False),
+        return self._validated(
+            Text2VideoRequest(
+                model=self.model,
+                prompt=self.prompt,
+                negative_prompt=self.negative_prompt,
+                audio_url=self.audio_url,
+                size=self.size,
+                duration=self.duration,
+                prompt_extend=self.prompt_extend,
+                shot_type=self.shot_type,
+                seed=self.seed,
+                watermark=self.watermark,
+                resolution=self.resolution,
+                ratio=self.ratio,
             )
-            return None
-        ledger = SubmissionLedger(context) if self.reattach else None
-        fingerprint = request_fingerprint(request.to_body(), self.bailian_conn_id)
-        record = self._reattachable(ledger, fingerprint) if ledger else None
-        if record is None:
-            self._check_budget(estimate)
-            submission = self.hook.submit_text2video(request)
-            record = {
-                "task_id": submission.task_id,
-                "request_id": submission.request_id,
-                "fingerprint": fingerprint,
-                "submitted_at": time.time(),
-                "model": request.model,
-                "duration": request.effective_duration,
-            }
-            if ledger is not None:
-                ledger.save(record)
-        task_id = record["task_id"]
-        self.log.info(
-            "Bailian task_id=%s request_id=%s model=%s",
-            task_id,
-            record.get("request_id"),
-            request.model,
         )
-        ti.xcom_push(key=XCOM_TASK_ID, value=task_id)
-
-        if not self.wait_for_completion:
-            if ledger is not None:
-                ledger.clear()
-            return task_id
-        if self.deferrable:
-            self._defer(task_id, record)
-        return self._wait_in_worker(context, task_id, record, ledger)
-
-    def _check_budget(self, estimate: CostEstimate | None) -> None:
-        """Refuse (sending nothing) when the estimate is above ``max_cost``."""
-        if self.max_cost is None:
-            return
-        from airflow_provider_bailian.exceptions import BailianBudgetError
-
-        if estimate is None:
-            raise BailianBudgetError(
-                f"max_cost={self.max_cost:g} is set but the cost of model {self.model!r} cannot "
-                "be estimated; add it to `prices`. Nothing was sent"
-            )
-        if estimate.amount > self.max_cost:
-            raise BailianBudgetError(
-                f"Estimated cost {estimate} is above max_cost={self.max_cost:g} "
-                f"{estimate.currency}. Nothing was sent"
-            )
-
-    def _reattachable(self, ledger: Any, fingerprint: str) -> dict[str, Any] | None:
-        """The earlier try's submission, if it can still give this try its video."""
-        record = ledger.load()
-        if record is None:
-            return None
-        prior = record["task_id"]
-        if record.get("fingerprint") != fingerprint:
-            self.log.info(
-                "An earlier try submitted Bailian task %s for a different request; submitting anew",
-                prior,
-            )
-            return None
-        result = self.hook.get_task(prior)
-        if result.status.is_active or result.status.value == "SUCCEEDED":
-            self.log.info(
-                "Reattaching to Bailian task %s (%s) submitted by an earlier try (found in the %s); "
-                "not submitting again",
-                prior,
-                result.status.value,
-                ledger.backend,
-            )
-            return record
-        self.log.warning(
-            "The earlier try's Bailian task %s is %s; submitting a new one",
-            prior,
-            result.status.value,
-        )
-        return None
-
-    def _defer(self, task_id: str, record: dict[str, Any]) -> None:
-        from airflow_provider_bailian.polling import trigger_deadline
-        from airflow_provider_bailian.triggers.task import BailianTaskTrigger
-
-        self._waiting_on = None
-        self.defer(
-            trigger=BailianTaskTrigger(
-                bailian_task_id=task_id,
-                bailian_conn_id=self.bailian_conn_id,
-                poll_interval=self.poll_interval,
-                deadline=trigger_deadline(self.timeout),
-                model=record.get("model"),
-                duration=record.get("duration"),
-                submitted_at=record.get("submitted_at"),
-                cancel_on_kill=True,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) if self.timeout else None,
-        )
-
-    def _wait_in_worker(
-        self, context: Any, task_id: str, record: dict[str, Any], ledger: Any
-    ) -> str:
-        from airflow_provider_bailian.polling import PollPolicy
-
-        policy = PollPolicy.create(
-            model=record.get("model"),
-            duration=record.get("duration"),
-            poll_interval=self.poll_interval,
-            submitted_at=record.get("submitted_at"),
-        )
-        self._waiting_on = task_id
-        started = time.monotonic()
-        try:
-            result = self.hook.wait_for_task(task_id, timeout=self.timeout, policy=policy)
-        finally:
-            self._waiting_on = None
-        return self._finish(context, result, time.monotonic() - started, ledger)
-
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
-        """Turn the trigger's event into success, or a failure naming Bailian's code and message."""
-        from airflow_provider_bailian.exceptions import (
-            BailianError,
-            BailianTaskFailedError,
-            BailianWaitTimeoutError,
-        )
-        from airflow_provider_bailian.models import TaskResult
-        from airflow_provider_bailian.reattach import SubmissionLedger
-
-        status = event.get("status")
-        task_id = event.get("task_id")
-        if status == "success":
-            ledger = SubmissionLedger(context) if self.reattach else None
-            result = TaskResult.from_dict(event["result"])
-            return self._finish(context, result, event.get("elapsed"), ledger)
-        error_cls = {
-            "failed": BailianTaskFailedError,
-            "timeout": BailianWaitTimeoutError,
-        }.get(status, BailianError)
-        raise error_cls(
-            event.get("message") or f"Bailian wait ended with {status}",
-            code=event.get("code"),
-            task_id=task_id,
-            request_id=event.get("request_id"),
-        )
-
-    def _finish(self, context: Any, result: TaskResult, elapsed: float | None, ledger: Any) -> str:
-        ti = context["ti"]
-        ti.xcom_push(key=XCOM_TASK_ID, value=result.task_id)
-        ti.xcom_push(key=XCOM_VIDEO_URL, value=result.video_url)
-        ti.xcom_push(key=XCOM_RESULT, value=result.to_dict())
-        usage = result.usage
-        cost = self.hook.price_table(self.prices).actual(self.model, usage)
-        ti.xcom_push(key=XCOM_USAGE, value=usage_summary(usage))
-        ti.xcom_push(key=XCOM_COST, value=cost.to_dict() if cost else None)
-        if cost is not None:
-            self.log.info("Cost of this video by the price table: %s", cost)
-        self.log.info(
-            "Bailian task %s SUCCEEDED after %s; %s of video at %s; actual prompt: %s",
-            result.task_id,
-            f"{elapsed:.1f} s" if elapsed is not None else "an unknown time",
-            f"{usage.video_seconds:g} s" if usage and usage.video_seconds else "? s",
-            usage.size if usage and usage.size else "unknown size",
-            result.actual_prompt or result.orig_prompt or "(not reported)",
-        )
-        if self.download_to:
-            # The result already holds the signed URL: no second status query.
-            path = self.hook.download_video(url=result.video_url, destination=self.download_to)
-            ti.xcom_push(key=XCOM_VIDEO_PATH, value=path)
-            record_asset_events(context, self.outlets, result, self.model)
-        if ledger is not None:
-            ledger.clear()
-        return result.task_id
-
-    def on_kill(self) -> None:
-        """A user stopped the task while it waited in the worker: cancel if still PENDING."""
-        task_id = self._waiting_on
-        if task_id:
-            self.hook.cancel_if_pending(task_id)
