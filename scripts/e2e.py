@@ -206,6 +206,13 @@ def kill_worker_of(ti: dict[str, Any]) -> int:
     return int(pid)
 
 
+def browser_command(args: argparse.Namespace, *mode: str) -> list[str]:
+    """scripts/e2e_browser.py (in one of its modes), logged in as the deployment's admin."""
+    script = str(Path(__file__).with_name("e2e_browser.py"))
+    login = ["--base-url", args.api, "--username", "admin", "--password", args.password]
+    return [sys.executable, script, *mode, *login]
+
+
 def trigger_plan_approvals(af: Airflow) -> dict[str, str]:
     """Start the two planned batches that wait for a person (one approved, one rejected)."""
     af.wait_for_dags(PLAN_DAGS, time.time() + 180)
@@ -233,15 +240,7 @@ def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[
     )
     browser = subprocess.run(
         [
-            sys.executable,
-            str(Path(__file__).with_name("e2e_browser.py")),
-            "approval",
-            "--base-url",
-            args.api,
-            "--username",
-            "admin",
-            "--password",
-            args.password,
+            *browser_command(args, "approval"),
             "--dag-id",
             PLAN_DAGS[0],
             "--run-id",
@@ -479,14 +478,7 @@ def main() -> int:
     )["value"]
     browser = subprocess.run(
         [
-            sys.executable,
-            str(Path(__file__).with_name("e2e_browser.py")),
-            "--base-url",
-            args.api,
-            "--username",
-            "admin",
-            "--password",
-            args.password,
+            *browser_command(args),
             "--dag-id",
             "bailian_wait_deferrable",
             "--run-id",

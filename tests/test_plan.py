@@ -46,6 +46,23 @@ def no_network_from_plans(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> lis
     return seen
 
 
+@pytest.fixture
+def plans_run_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count plans made in this process: the guards above only see what runs here."""
+    from airflow_provider_bailian.operators.plan import BailianPlanOperator
+
+    made: list[int] = []
+    real_plan = BailianPlanOperator.plan
+
+    def plan(self: Any) -> Any:
+        result = real_plan(self)
+        made.append(len(result.items))
+        return result
+
+    monkeypatch.setattr(BailianPlanOperator, "plan", plan)
+    return made
+
+
 def test_valid_plan_drives_one_submission_per_item(dag_conn: Any, capfd: Any) -> None:
     dag_run = run_dag(FILE, "bailian_t_plan_valid")
     assert ti_states(dag_run) == {
@@ -122,10 +139,11 @@ def test_edited_request_refuses_to_submit(dag_conn: Any, capfd: Any) -> None:
 
 
 def test_plan_task_makes_no_http_request(
-    dag_conn: Any, no_network_from_plans: list[Any], capfd: Any
+    dag_conn: Any, no_network_from_plans: list[Any], plans_run_here: list[int]
 ) -> None:
     dag_run = run_dag(FILE, "bailian_t_plan_from_json")
     assert ti_states(dag_run) == {"plan": "success"}
+    assert plans_run_here == [2]  # the plan ran under the guards
     assert no_network_from_plans == []
     assert dag_conn.requests == []
     plan = xcom(dag_run, "plan", key="plan")
@@ -135,6 +153,11 @@ def test_plan_task_makes_no_http_request(
         "json: a paper boat on a canal",
         "json: a paper boat at night",
     ]
+    # Control: the recorder does see a connection to the emulator.
+    import requests
+
+    requests.get(f"{dag_conn.base_url}/_emulator/requests", timeout=5)
+    assert no_network_from_plans
 
 
 @pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 3.1+ asks a person (tested in scripts/e2e.sh)")
