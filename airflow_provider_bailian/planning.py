@@ -239,12 +239,13 @@ def build_plan(
     *,
     defaults: Mapping[str, Any] | None,
     conn_id: str,
-    price_table: Callable[[dict[str, Any] | None], Any],
+    price_table: Callable[[dict[str, Any] | None, str], Any],
 ) -> Plan:
     """Validate every item (reporting all invalid ones at once), then price each.
 
-    ``price_table(prices)`` gives the PriceTable for an item's ``prices`` override (the
-    hook's, which reads the connection's region and price extras and sends nothing).
+    ``price_table(prices, conn_id)`` gives the PriceTable for an item's ``prices`` override
+    and connection (the hook's, which reads the connection's region and price extras and
+    sends nothing).
     """
     problems: list[tuple[str, Any, str]] = []
     planned: list[tuple[int, str, dict[str, Any], Any]] = []
@@ -268,13 +269,13 @@ def build_plan(
     sources: set[str] = set()
     unpriced: list[int] = []
     for index, mode, kwargs, request in planned:
-        estimate = price_table(kwargs.get("prices")).estimate(request)
+        item_conn = kwargs.get("bailian_conn_id") or conn_id
+        estimate = price_table(kwargs.get("prices"), item_conn).estimate(request)
         if estimate is None:
             unpriced.append(index)
         else:
             currencies[estimate.currency].append(index)
             sources.add(estimate.source)
-        item_conn = kwargs.get("bailian_conn_id") or conn_id
         kwargs[PLAN_FINGERPRINT] = request_fingerprint(request.fingerprint_body(), item_conn)
         items.append(PlannedItem(index, mode, kwargs, request, estimate, kwargs[PLAN_FINGERPRINT]))
     if len(currencies) > 1:

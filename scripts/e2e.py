@@ -310,7 +310,6 @@ def main() -> int:
     deferred_runs = [af.trigger("bailian_e2e_deferred", {"prompt": f"restart {i}"}) for i in (1, 2)]
     pending_run = af.trigger("bailian_e2e_mark_failed_pending")
     running_run = af.trigger("bailian_e2e_mark_failed_running")
-    plan_runs = trigger_plan_approvals(af)
 
     # 2. A worker killed with SIGKILL while it waits.
     deadline = time.time() + 180
@@ -368,6 +367,7 @@ def main() -> int:
         )
     restart_triggerer(args.work, args.airflow)
     print("restarted the triggerer while 2 waits were deferred", flush=True)
+    plan_runs = trigger_plan_approvals(af)  # after the timing-sensitive steps above
 
     # 5. Everything finishes.
     seen: dict = {}

@@ -197,7 +197,7 @@ def test_plan_in_python_matches_the_operator(tmp_path: Path) -> None:
         [{"prompt": "a"}, {"prompt": "b", "duration": 10}, {"prompt": "c", "model": "wan9"}],
         defaults={"size": "1280*720"},
         conn_id="c",
-        price_table=lambda prices: PriceTable("cn-beijing", prices),
+        price_table=lambda prices, conn_id: PriceTable("cn-beijing", prices),
     )
     assert plan.total == 9.0
     assert plan.unpriced == [2]

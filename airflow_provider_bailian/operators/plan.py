@@ -79,14 +79,18 @@ class BailianPlanOperator(BaseOperator):
         from airflow_provider_bailian.hooks.bailian import BailianHook
         from airflow_provider_bailian.planning import build_plan, parse_requests
 
-        hook = BailianHook(bailian_conn_id=self.bailian_conn_id)
+        hooks: dict[str, BailianHook] = {}
+
+        def price_table(item_prices: dict[str, Any] | None, conn_id: str) -> Any:
+            if conn_id not in hooks:  # one connection read per connection
+                hooks[conn_id] = BailianHook(bailian_conn_id=conn_id)
+            return hooks[conn_id].price_table({**(self.prices or {}), **(item_prices or {})})
+
         return build_plan(
             parse_requests(self.requests),
             defaults=self.defaults,
             conn_id=self.bailian_conn_id,
-            price_table=lambda item_prices: hook.price_table(
-                {**(self.prices or {}), **(item_prices or {})}
-            ),
+            price_table=price_table,
         )
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
