@@ -251,8 +251,12 @@ def build_plan(
     planned: list[tuple[int, str, dict[str, Any], Any]] = []
     for index, raw in enumerate(requests):
         where = f"requests[{index}]"
+        if isinstance(raw, str):
+            raw = {"prompt": raw}  # a bare string is a prompt
         if not isinstance(raw, Mapping):
-            problems.append((where, raw, "a dict of the generation's keyword arguments"))
+            problems.append(
+                (where, raw, "a dict of the generation's keyword arguments, or a prompt")
+            )
             continue
         merged = {**(defaults or {}), **raw}
         item_problems, built = _validate_item(merged)

@@ -16,8 +16,8 @@
 
 3. ``total_cost`` sums what the batch actually cost, beside the plan's estimate.
 
-Trigger it with your own prompts: ``{"prompts": [{"prompt": "..."}, ...]}``; an item may
-set any argument of BailianText2VideoOperator (``duration``, ``size``, ``seed``, ...).
+Trigger it with your own prompts: ``{"prompts": ["...", ...]}``; an item may also be a dict
+of any arguments of BailianText2VideoOperator (``{"prompt": "...", "duration": 10}``).
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ with DAG(
     doc_md=__doc__,
     params={
         "prompts": [
-            {"prompt": "A red fox trots across fresh snow, morning light."},
-            {"prompt": "Waves crash on black volcanic sand, slow motion."},
-            {"prompt": "A tram passes through a neon-lit street at night."},
+            "A red fox trots across fresh snow, morning light.",
+            "Waves crash on black volcanic sand, slow motion.",
+            "A tram passes through a neon-lit street at night.",
         ]
     },
 ) as dag:

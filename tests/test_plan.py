@@ -105,13 +105,14 @@ def test_invalid_items_are_reported_together_and_nothing_is_sent(dag_conn: Any, 
     assert states["generate"] == "upstream_failed"
     assert dag_conn.requests == []
     text = "".join(capfd.readouterr())
-    assert "4 of 6 planned requests are invalid; nothing was sent" in text
+    assert "5 of 7 planned requests are invalid; nothing was sent" in text
     for line in (
         "requests[1].duration=20 is not allowed: an integer from 2 to 15 for wan2.6-t2v",
         "requests[3].size='720P' is not allowed: one of 1280*720",
         "requests[3].seed=-1 is not allowed: an integer from 0 to 2147483647",
         "requests[4].mode='hologram' is not allowed: one of text",
         "requests[5].promt='plan: a typo' is not allowed: a parameter of BailianText2VideoOperator",
+        "requests[6]=42 is not allowed: a dict of the generation's keyword arguments, or a prompt",
     ):
         assert line in text, line
 

@@ -34,7 +34,8 @@ class BailianPlanOperator(BaseOperator):
 
     :param requests: the items (templated): a list of dicts, each the keyword arguments of one
         generation (``prompt``, ``model``, ``size``, ``duration``, ...; ``mode`` picks the
-        kind of generation, ``text`` by default), or its JSON text (e.g. a ``.json`` file).
+        kind of generation, ``text`` by default; a bare string is a prompt), or its JSON text
+        (e.g. a ``.json`` file).
     :param defaults: merged under every item (templated).
     :param max_total_cost: a total estimate above this fails the plan (no retry); nothing runs.
     :param approve_above: a total estimate above this waits for a person to approve the batch

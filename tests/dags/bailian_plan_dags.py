@@ -24,7 +24,7 @@ VALID = [
         "size": None,
     },
     {"prompt": "plan: a heron in the reeds", "size": "1920x1080", "seed": 7},
-    {"prompt": "plan: rain on a tin roof"},
+    "plan: rain on a tin roof",  # a bare string is a prompt
 ]
 INVALID = [
     {"prompt": "plan: fine"},
@@ -33,6 +33,7 @@ INVALID = [
     {"prompt": "plan: bad size", "size": "720P", "seed": -1},
     {"prompt": "", "mode": "hologram"},
     {"promt": "plan: a typo"},
+    42,
 ]
 
 
