@@ -38,6 +38,7 @@ E2E_DAGS = [
     "bailian_e2e_mark_failed_running",
 ]
 PLAN_DAGS = ["bailian_e2e_plan_approve", "bailian_e2e_plan_reject"]
+PLAN_TIMEOUT_DAG = "bailian_e2e_plan_timeout"  # approval_timeout=5 s
 PLAN_SUBJECT = "Spend 17.80 CNY on 3 Bailian videos?"
 TERMINAL = {"success", "failed"}
 
@@ -214,15 +215,16 @@ def browser_command(args: argparse.Namespace, *mode: str) -> list[str]:
 
 
 def trigger_plan_approvals(af: Airflow) -> dict[str, str]:
-    """Start the two planned batches that wait for a person (one approved, one rejected)."""
-    af.wait_for_dags(PLAN_DAGS, time.time() + 180)
-    return {dag_id: af.trigger(dag_id) for dag_id in PLAN_DAGS}
+    """Start the planned batches that wait for a person (approved, rejected, timed out)."""
+    af.wait_for_dags([*PLAN_DAGS, PLAN_TIMEOUT_DAG], time.time() + 180)
+    return {dag_id: af.trigger(dag_id) for dag_id in [*PLAN_DAGS, PLAN_TIMEOUT_DAG]}
 
 
 def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[str, str]) -> None:
-    """Approved in the browser: the batch runs, once per item. Rejected: skipped, nothing sent."""
+    """Approved in the browser: runs once per item. Rejected or timed out: skipped, 0 sent."""
     deadline = time.time() + 180
-    for dag_id, run_id in plan_runs.items():
+    for dag_id in PLAN_DAGS:
+        run_id = plan_runs[dag_id]
         ti = af.wait_ti_state(dag_id, run_id, "plan", {"awaiting_input", "deferred"}, deadline)
         Check.that(ti is not None, f"{dag_id}: the plan waits for a person's decision")
     approve_run, reject_run = plan_runs[PLAN_DAGS[0]], plan_runs[PLAN_DAGS[1]]
@@ -263,7 +265,7 @@ def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[
         {"chosen_options": ["Reject"]},
     )
     deadline = time.time() + 240
-    for dag_id, run_id in plan_runs.items():
+    for dag_id, run_id in plan_runs.items():  # the scheduler answers the timeout with Reject
         state = af.wait_run(dag_id, run_id, deadline)
         Check.that(state == "success", f"{dag_id} run ends {state}")
     states = {
@@ -275,18 +277,18 @@ def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[
         and [states.get(("generate", i)) for i in range(3)] == ["success"] * 3,
         f"approved: the plan and its 3 videos succeeded ({states})",
     )
-    rejected = {ti["task_id"]: ti["state"] for ti in af.task_instances(PLAN_DAGS[1], reject_run)}
-    Check.that(
-        set(rejected.values()) == {"skipped"}, f"rejected: the batch is skipped ({rejected})"
-    )
+    for label, dag_id in (("rejected", PLAN_DAGS[1]), ("timed out", PLAN_TIMEOUT_DAG)):
+        states = {ti["task_id"]: ti["state"] for ti in af.task_instances(dag_id, plan_runs[dag_id])}
+        Check.that(set(states.values()) == {"skipped"}, f"{label}: the batch is skipped ({states})")
     counts = submissions_by_prompt(args.emulator)
     approved = {p: n for p, n in counts.items() if p.startswith(PLAN_DAGS[0])}
-    refused = {p: n for p, n in counts.items() if p.startswith(PLAN_DAGS[1])}
     Check.that(
         len(approved) == 3 and set(approved.values()) == {1},
         f"approved: one submission per planned item ({approved})",
     )
-    Check.that(not refused, f"rejected: 0 submissions ({refused})")
+    for label, dag_id in (("rejected", PLAN_DAGS[1]), ("timed out", PLAN_TIMEOUT_DAG)):
+        sent = {p: n for p, n in counts.items() if p.startswith(dag_id)}
+        Check.that(not sent, f"{label}: 0 submissions ({sent})")
 
 
 def main() -> int:

@@ -1,4 +1,5 @@
-"""Planned batches that wait for a person: the end-to-end check approves one, rejects the other.
+"""Planned batches that wait for a person: the end-to-end check approves one, rejects one,
+and lets the third time out.
 
 Both use ``bailian_default`` (the main emulator); their prompts start with the DAG id, so the
 check counts each batch's submissions apart from the examples'.
@@ -16,7 +17,10 @@ from airflow_provider_bailian.operators.text2video import BailianText2VideoOpera
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
-for decision in ("approve", "reject"):
+TIMEOUTS = {"approve": timedelta(minutes=30), "reject": timedelta(minutes=30)}
+TIMEOUTS["timeout"] = timedelta(seconds=5)
+
+for decision, timeout in TIMEOUTS.items():
     dag_id = f"bailian_e2e_plan_{decision}"
     with DAG(
         dag_id, schedule=None, start_date=START, catchup=False, tags=["bailian-e2e"]
@@ -31,7 +35,7 @@ for decision in ("approve", "reject"):
             defaults={"model": "wan2.6-t2v", "size": "1280*720"},
             max_total_cost=100,
             approve_above=1,
-            approval_timeout=timedelta(minutes=30),
+            approval_timeout=timeout,
         )
         videos = BailianText2VideoOperator.partial(
             task_id="generate", wait_for_completion=True, deferrable=True, poll_interval=1
