@@ -62,6 +62,7 @@ cleanup() {
   sleep 2
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   pkill -KILL -f "$WORK" 2>/dev/null || true
+  for f in "$WORK"/emulator-*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true; done
   if [ -n "${PGBIN:-}" ]; then su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $WORK/pg -m fast stop" >/dev/null 2>&1 || true; fi
   if [ $rc -ne 0 ]; then
     say "FAILED (exit $rc); logs of the components:"
@@ -88,7 +89,7 @@ say "PostgreSQL on 127.0.0.1:$PG_PORT"
 start_emulator() {  # name, args...
   local name="$1"; shift
   "$PY" -m airflow_provider_bailian.emulator --port 0 "$@" >"$LOGS/emulator-$name.log" 2>&1 &
-  pids+=($!)
+  pids+=($!); echo $! >"$WORK/emulator-$name.pid"  # called in $(...): pids+= is lost
   for _ in $(seq 100); do [ -s "$LOGS/emulator-$name.log" ] && break; sleep 0.1; done
   head -n 1 "$LOGS/emulator-$name.log"
 }
