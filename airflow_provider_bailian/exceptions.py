@@ -82,6 +82,31 @@ class BailianBudgetError(BailianError, AirflowFailException):
     """The estimated cost is above ``max_cost`` (or cannot be estimated); nothing was sent."""
 
 
+class BailianPlanValidationError(BailianValidationError):
+    """Items of a planned batch are invalid: all of them at once, each by index and field."""
+
+    def __init__(self, problems: list[tuple[str, Any, str]], total_items: int = 0) -> None:
+        self.problems = problems
+        self.field, self.value, self.allowed = problems[0]
+        self.total_items = total_items
+        items = {name.split(".")[0] for name, _, _ in problems}
+        lines = [
+            f"  {name}={value!r} is not allowed: {allowed}" for name, value, allowed in problems
+        ]
+        BailianError.__init__(
+            self,
+            f"{len(items)} of {total_items} planned requests are invalid; nothing was sent:\n"
+            + "\n".join(lines),
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems, self.total_items))
+
+
+class BailianPlanMismatchError(BailianError, AirflowFailException):
+    """The rendered request is not the one its plan priced; nothing was sent."""
+
+
 class BailianAPIError(BailianError):
     """The API answered with an error (non-2xx status, or an unreadable body)."""
 

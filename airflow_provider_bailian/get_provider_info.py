@@ -113,6 +113,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_bailian.operators.image2video",
                     "airflow_provider_bailian.operators.reference2video",
                     "airflow_provider_bailian.operators.download",
+                    "airflow_provider_bailian.operators.plan",
                 ],
             }
         ],

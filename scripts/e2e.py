@@ -37,6 +37,9 @@ E2E_DAGS = [
     "bailian_e2e_mark_failed_pending",
     "bailian_e2e_mark_failed_running",
 ]
+PLAN_DAGS = ["bailian_e2e_plan_approve", "bailian_e2e_plan_reject"]
+PLAN_TIMEOUT_DAG = "bailian_e2e_plan_timeout"  # approval_timeout=5 s
+PLAN_SUBJECT = "Spend 17.80 CNY on 3 Bailian videos?"
 TERMINAL = {"success", "failed"}
 
 
@@ -252,6 +255,90 @@ def check_gallery_api(af: Airflow, runs: dict[str, str], token: str) -> None:
     Check.that(token not in everything, "the token is in no gallery response")
 
 
+def browser_command(args: argparse.Namespace, *mode: str) -> list[str]:
+    """scripts/e2e_browser.py (in one of its modes), logged in as the deployment's admin."""
+    script = str(Path(__file__).with_name("e2e_browser.py"))
+    login = ["--base-url", args.api, "--username", "admin", "--password", args.password]
+    return [sys.executable, script, *mode, *login]
+
+
+def trigger_plan_approvals(af: Airflow) -> dict[str, str]:
+    """Start the planned batches that wait for a person (approved, rejected, timed out)."""
+    af.wait_for_dags([*PLAN_DAGS, PLAN_TIMEOUT_DAG], time.time() + 180)
+    return {dag_id: af.trigger(dag_id) for dag_id in [*PLAN_DAGS, PLAN_TIMEOUT_DAG]}
+
+
+def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[str, str]) -> None:
+    """Approved in the browser: runs once per item. Rejected or timed out: skipped, 0 sent."""
+    deadline = time.time() + 180
+    for dag_id in PLAN_DAGS:
+        run_id = plan_runs[dag_id]
+        ti = af.wait_ti_state(dag_id, run_id, "plan", {"awaiting_input", "deferred"}, deadline)
+        Check.that(ti is not None, f"{dag_id}: the plan waits for a person's decision")
+    approve_run, reject_run = plan_runs[PLAN_DAGS[0]], plan_runs[PLAN_DAGS[1]]
+    hitl = f"/dags/{PLAN_DAGS[0]}/dagRuns/{approve_run}/taskInstances/plan/-1/hitlDetails"
+    detail = af.get(hitl)
+    Check.that(
+        detail.get("subject") == PLAN_SUBJECT and "| wan2.6-t2v |" in (detail.get("body") or ""),
+        f"the approval request holds the total and the plan table ({detail.get('subject')!r})",
+    )
+    Check.that(detail.get("defaults") == ["Reject"], "a timeout answers Reject")
+    before = submissions_by_prompt(args.emulator)
+    Check.that(
+        not any(p.startswith("bailian_e2e_plan_") for p in before),
+        "nothing was submitted while the batches wait for approval",
+    )
+    browser = subprocess.run(
+        [
+            *browser_command(args, "approval"),
+            "--dag-id",
+            PLAN_DAGS[0],
+            "--run-id",
+            approve_run,
+            "--task-id",
+            "plan",
+            "--subject",
+            PLAN_SUBJECT,
+            "--screenshots",
+            args.browser_out,
+        ],
+        timeout=240,
+    )
+    Check.that(browser.returncode == 0, "the plan's log and approval checks passed in Chromium")
+    if not af.get(hitl).get("responded_at"):  # keep checking the rest if the click failed
+        af.send("PATCH", hitl, {"chosen_options": ["Approve"]})
+    af.send(
+        "PATCH",
+        f"/dags/{PLAN_DAGS[1]}/dagRuns/{reject_run}/taskInstances/plan/-1/hitlDetails",
+        {"chosen_options": ["Reject"]},
+    )
+    deadline = time.time() + 240
+    for dag_id, run_id in plan_runs.items():  # the scheduler answers the timeout with Reject
+        state = af.wait_run(dag_id, run_id, deadline)
+        Check.that(state == "success", f"{dag_id} run ends {state}")
+    states = {
+        (ti["task_id"], ti["map_index"]): ti["state"]
+        for ti in af.task_instances(PLAN_DAGS[0], approve_run)
+    }
+    Check.that(
+        states.get(("plan", -1)) == "success"
+        and [states.get(("generate", i)) for i in range(3)] == ["success"] * 3,
+        f"approved: the plan and its 3 videos succeeded ({states})",
+    )
+    for label, dag_id in (("rejected", PLAN_DAGS[1]), ("timed out", PLAN_TIMEOUT_DAG)):
+        states = {ti["task_id"]: ti["state"] for ti in af.task_instances(dag_id, plan_runs[dag_id])}
+        Check.that(set(states.values()) == {"skipped"}, f"{label}: the batch is skipped ({states})")
+    counts = submissions_by_prompt(args.emulator)
+    approved = {p: n for p, n in counts.items() if p.startswith(PLAN_DAGS[0])}
+    Check.that(
+        len(approved) == 3 and set(approved.values()) == {1},
+        f"approved: one submission per planned item ({approved})",
+    )
+    for label, dag_id in (("rejected", PLAN_DAGS[1]), ("timed out", PLAN_TIMEOUT_DAG)):
+        sent = {p: n for p, n in counts.items() if p.startswith(dag_id)}
+        Check.that(not sent, f"{label}: 0 submissions ({sent})")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     for name in ("api", "password", "token", "emulator", "emulator-pending", "emulator-running"):
@@ -336,6 +423,7 @@ def main() -> int:
         )
     restart_triggerer(args.work, args.airflow)
     print("restarted the triggerer while 2 waits were deferred", flush=True)
+    plan_runs = trigger_plan_approvals(af)  # after the timing-sensitive steps above
 
     # 5. Everything finishes.
     seen: dict = {}
@@ -438,8 +526,13 @@ def main() -> int:
         "the token is in no XCom or rendered template (REST API)",
     )
 
-    # 9. The gallery's API over HTTP, then the UI in a browser.
+    # 9. The gallery's API over HTTP.
     check_gallery_api(af, runs, args.token)
+
+    # Planned batches above approve_above: approved in the browser, rejected through the API.
+    check_plan_approvals(af, args, plan_runs)
+
+    # 10. The UI, in a browser.
     link_run = runs["bailian_wait_deferrable"]
     video = af.get(
         f"/dags/bailian_wait_deferrable/dagRuns/{link_run}/taskInstances/generate"
@@ -447,14 +540,7 @@ def main() -> int:
     )["value"]
     browser = subprocess.run(
         [
-            sys.executable,
-            str(Path(__file__).with_name("e2e_browser.py")),
-            "--base-url",
-            args.api,
-            "--username",
-            "admin",
-            "--password",
-            args.password,
+            *browser_command(args),
             "--dag-id",
             "bailian_wait_deferrable",
             "--run-id",

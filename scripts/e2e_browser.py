@@ -297,6 +297,82 @@ def check_gallery(
         page.set_viewport_size(VIEWPORT)
 
 
+def check_plan_log(page: Page, report: Report, url: str, shots: Path) -> None:
+    """The plan task's log shows the batch as a table grouped by model and tier."""
+    page.goto(url)
+    logs = page.get_by_role("tab", name="Logs").or_(page.get_by_role("link", name="Logs"))
+    logs.first.click()
+    table = page.get_by_text(re.compile(r"Plan of \d+ videos"))
+    table.first.wait_for(state="visible")
+    text = page.inner_text("body")
+    report.check(
+        "wan2.6-t2v" in text and "total" in text and "CNY" in text,
+        "the plan's log shows its table (models, tiers, total in CNY)",
+        text[-400:],
+    )
+    table.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "plan-log.png"))
+
+
+def approve_in_ui(page: Page, report: Report, url: str, subject: str, shots: Path) -> None:
+    """The "Required actions" page shows the plan's request; a click on Approve answers it."""
+    page.goto(f"{url}/required_actions")
+    page.get_by_text(subject).first.wait_for(state="visible")
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    reject = page.get_by_role("button", name="Reject", exact=True)
+    report.check(
+        approve.count() > 0 and reject.count() > 0,
+        f"the approval request {subject!r} offers Approve and Reject",
+    )
+    text = page.inner_text("body")
+    report.check("wan2.6-t2v" in text, "the approval request shows the plan's table", text[:400])
+    page.screenshot(path=str(shots / "plan-approval.png"))
+    approve.first.click()
+    answered = page.get_by_text(re.compile(r"response successful|Approval Received|Approve"))
+    answered.first.wait_for(state="visible")
+    report.check(True, "clicked Approve on the Required actions page")
+
+
+def approval_main(argv: list[str]) -> int:
+    """``e2e_browser.py approval ...``: screenshot a waiting plan's log and approval, approve it."""
+    parser = argparse.ArgumentParser(description=approval_main.__doc__)
+    for name in ("base-url", "username", "password", "dag-id", "run-id", "task-id", "subject"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--screenshots", type=Path, default=Path("docs/img"))
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args(argv)
+    base_url = args.base_url.rstrip("/")
+    report = Report(screenshots=args.screenshots, secret=args.password)
+    url = task_instance_url(base_url, args.dag_id, args.run_id, args.task_id)
+    with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
+        context = launch(pw.chromium, args.chromium, profile)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        try:
+            if run_step(
+                report,
+                page,
+                "login",
+                lambda: login(page, report, base_url, args.username, args.password),
+            ):
+                run_step(
+                    report,
+                    page,
+                    "plan-log",
+                    lambda: check_plan_log(page, report, url, args.screenshots),
+                )
+                run_step(
+                    report,
+                    page,
+                    "plan-approval",
+                    lambda: approve_in_ui(page, report, url, args.subject, args.screenshots),
+                )
+        finally:
+            context.close()
+    print(f"{report.checks} checks, {len(report.failed)} failed")
+    return 1 if report.failed else 0
+
+
 def launch(browser_type: BrowserType, chromium: str, profile_dir: str) -> BrowserContext:
     """Debian's Chromium with a fresh profile (Playwright refuses --user-data-dir in args)."""
     return browser_type.launch_persistent_context(
@@ -389,4 +465,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(approval_main(sys.argv[2:]) if sys.argv[1:2] == ["approval"] else main())

@@ -34,7 +34,7 @@ DAGS_FOLDER = _HOME / "dags"
 DAGS_FOLDER.mkdir(exist_ok=True)
 for folder in (ROOT / "example_dags", ROOT / "tests" / "dags"):
     for item in folder.iterdir():
-        if item.suffix in (".py", ".txt"):
+        if item.suffix in (".py", ".txt", ".json"):
             shutil.copy(item, DAGS_FOLDER / item.name)
 
 os.environ.update(

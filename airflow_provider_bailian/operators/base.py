@@ -107,6 +107,8 @@ class BailianVideoGenerationOperator(BaseOperator):
     :param max_cost: refuse to submit when the estimate is above this amount (in the price
         table's currency); nothing is sent.
     :param dry_run: validate, render and estimate, log the exact request body, send nothing.
+    :param plan_fingerprint: set by ``BailianPlanOperator`` on each planned item: the task
+        refuses to submit a rendered request that is not the one its plan priced.
     """
 
     ui_color = "#ff6a00"
@@ -131,6 +133,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         prices: dict[str, Any] | None = None,
         max_cost: float | None = None,
         dry_run: bool = False,
+        plan_fingerprint: str | None = None,
         **kwargs: Any,
     ) -> None:
         declare_video_asset(download_to, kwargs)
@@ -145,6 +148,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         self.prices = prices
         self.max_cost = max_cost
         self.dry_run = dry_run
+        self.plan_fingerprint = plan_fingerprint
         self._waiting_on: str | None = None
         self._lineage: dict[str, Any] = {}
 
@@ -200,8 +204,14 @@ class BailianVideoGenerationOperator(BaseOperator):
         ti = context["ti"]
         # Present from the start, so the "Bailian video" link never looks up a missing key.
         ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
+        request = self.build_request()
+        if self.plan_fingerprint:
+            from airflow_provider_bailian.planning import check_planned
+
+            # As the plan saw it: file inputs by their names, before they are read.
+            check_planned(request, self.plan_fingerprint, self.request_fingerprint(request))
         # Image files are read and checked here, at execute time (never at parse time).
-        request = load_local_media(self.build_request())
+        request = load_local_media(request)
         estimate = self.hook.price_table(self.prices).estimate(request)
         self.log.info(
             "Estimated cost of this video: %s", estimate or "unknown (model not in the price table)"
