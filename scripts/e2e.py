@@ -382,6 +382,12 @@ def main() -> int:
     for name, run_id in (("pending", pending_run), ("running", running_run)):
         dag_id = f"bailian_e2e_mark_failed_{name}"
         ti = af.wait_ti_state(dag_id, run_id, "generate", {"deferred"}, time.time() + 120)
+        # A trigger the triggerer has not started yet has no on_kill to run: wait for its start.
+        started = time.time() + 60
+        while "Waiting for Bailian task" not in trigger_logs(args.work, dag_id):
+            if time.time() > started:
+                break
+            time.sleep(0.5)
         if Check.that(ti is not None, f"{dag_id}: the task deferred"):
             af.send(
                 "PATCH",
@@ -488,8 +494,8 @@ def main() -> int:
         f"the deferrable wait was DEFERRED (states seen {seen.get(key)}, trigger log: {bool(waits)})",
     )
     Check.that(
-        "next check in" in waits and "trigger completed" in waits,
-        "the triggerer ran the wait (its trigger log shows BailianTaskTrigger polling)",
+        "Waiting for Bailian task" in waits and "trigger completed" in waits,
+        "the triggerer ran the wait (its trigger log shows BailianTaskTrigger waiting)",
     )
     triggerer_logs = read_log(args.work, "triggerer") + read_log(args.work, "triggerer-2")
     lines = triggerer_logs.splitlines()

@@ -65,13 +65,13 @@ def hook(live_conn: str) -> Any:
 
 
 def cheapest_request(hook: Any) -> tuple[dict[str, Any], Any]:
-    """The cheapest request the price table knows, and its estimate."""
-    from airflow_provider_bailian.models import MODELS, Text2VideoRequest, tier_of_size
+    """The cheapest text-to-video request the price table knows, and its estimate."""
+    from airflow_provider_bailian.models import TEXT, Text2VideoRequest, models_of, tier_of_size
 
     table = hook.price_table()
     pinned = os.environ.get("BAILIAN_LIVE_MODEL")
     best: tuple[float, dict[str, Any]] | None = None
-    for spec in MODELS.values():
+    for spec in models_of(TEXT):
         if pinned and pinned not in (spec.name, *spec.aliases):
             continue
         if spec.uses_resolution:

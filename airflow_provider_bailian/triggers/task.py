@@ -109,6 +109,11 @@ class BailianTaskTrigger(BaseTrigger):
             started_at=self.started_at,
             max_error_seconds=self.max_error_seconds,
         )
+        self.log.info(
+            "Waiting for Bailian task %s with the account's status watcher (%s)",
+            task_id,
+            watcher.strategy,
+        )
         try:
             timed_out = await self._await(reg)
         finally:
