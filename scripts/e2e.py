@@ -383,9 +383,9 @@ def main() -> int:
         dag_id = f"bailian_e2e_mark_failed_{name}"
         ti = af.wait_ti_state(dag_id, run_id, "generate", {"deferred"}, time.time() + 120)
         # A trigger the triggerer has not started yet has no on_kill to run: wait for its start.
-        started = time.time() + 60
+        trigger_started_by = time.time() + 60
         while "Waiting for Bailian task" not in trigger_logs(args.work, dag_id):
-            if time.time() > started:
+            if time.time() > trigger_started_by:
                 break
             time.sleep(0.5)
         if Check.that(ti is not None, f"{dag_id}: the task deferred"):
