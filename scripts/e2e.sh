@@ -74,12 +74,14 @@ fi
 if [ "$SETUP_ONLY" -eq 1 ]; then say "set up $VENV"; exit 0; fi
 
 # ---- work area, ports -----------------------------------------------------------------
-WORK="$(mktemp -d /tmp/bailian-e2e.XXXXXX)"
+# shellcheck source=processes.sh
+source "$ROOT/scripts/processes.sh"
+# The folder's name carries the run marker: a process that rewrote its environment is still
+# found by the folder it runs in.
+WORK="$(proc_workdir /tmp/bailian-e2e)"
 chmod 755 "$WORK"
 LOGS="$WORK/logs"
 PROC_WORK="$WORK"
-# shellcheck source=processes.sh
-source "$ROOT/scripts/processes.sh"
 proc_init
 # From here on nothing runs in the source tree: `python -m` would put it on sys.path.
 cd "$WORK"

@@ -74,15 +74,34 @@ proc_stop_all() {
 }
 
 proc_survivors() {  # [marker]
-  local marker="${1:-${BAILIAN_RUN_MARKER:-}}" dir
+  local marker="${1:-${BAILIAN_RUN_MARKER:-}}" dir cwd
   [ -n "$marker" ] || return 0
   for dir in /proc/[0-9]*; do
     # Not this shell, nor the subshell running this (both may carry the marker themselves).
     case "${dir#/proc/}" in "$$" | "$BASHPID") continue ;; esac
     if env -u BAILIAN_RUN_MARKER grep -qzxF "BAILIAN_RUN_MARKER=$marker" "$dir/environ" 2>/dev/null; then
       echo "${dir#/proc/}"
+      continue
     fi
+    # A process that rewrote its environment (setproctitle does) still runs in the run's work
+    # folder, whose name carries the marker (see proc_workdir), or below PROC_WORK.
+    cwd="$(readlink "$dir/cwd" 2>/dev/null)" || continue
+    case "$cwd" in
+      "${PROC_WORK:-/nonexistent}" | "${PROC_WORK:-/nonexistent}"/* | "${PROC_WORK:-/nonexistent} (deleted)") echo "${dir#/proc/}" ;;
+      *"$(_proc_marker_tag "$marker")"*) echo "${dir#/proc/}" ;;
+    esac
   done
+}
+
+_proc_marker_tag() {  # a marker as it appears in a work folder's name
+  local tag="${1//\//_}"
+  echo "run-${tag}."
+}
+
+proc_workdir() {  # prefix: a new work folder whose name carries the run marker
+  local tag=""
+  [ -n "${BAILIAN_RUN_MARKER:-}" ] && tag="$(_proc_marker_tag "$BAILIAN_RUN_MARKER")"
+  mktemp -d "${1}.${tag}XXXXXX"
 }
 
 proc_kill_strays() {
