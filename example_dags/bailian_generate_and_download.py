@@ -4,7 +4,8 @@
 declares the file as an asset; ``bailian_publish_video`` is scheduled on that asset and
 reads the Bailian task id, model and prompt from the asset event.
 Set ``BAILIAN_VIDEO_DIR`` (a local folder, or e.g. ``s3://bucket/videos`` with the Amazon
-provider installed) to choose where videos go.
+provider installed) to choose where videos go; add it to ``[bailian] gallery_roots`` for the
+gallery to play the kept copy.
 """
 
 from __future__ import annotations
