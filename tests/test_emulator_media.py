@@ -432,6 +432,15 @@ def test_upload_policy_allows_videos(emu: BailianEmulator) -> None:
     assert answer["data"]["max_file_size_mb"] == 15
 
 
+def test_a_large_video_upload_is_stored_byte_for_byte(emu: BailianEmulator) -> None:
+    data = make_mp4(9, 720, 1280, min_bytes=30 * 1024 * 1024)
+    url = upload(emu, "wan2.7-videoedit", data, "long take.mp4")
+    stored = emu.uploads[url[len("oss://") :]]
+    assert stored["data"] == data
+    request = body("wan2.7-videoedit", ("video", url), prompt="brighter")
+    assert finished(emu, ok(emu, request))["usage"]["output_video_duration"] == 9
+
+
 def test_add_upload_guesses_the_type_of_any_file(emu: BailianEmulator) -> None:
     for data, mime in (
         (make_mp4(2), "video/mp4"),
