@@ -8,8 +8,9 @@ that importing it costs nothing and it runs wherever Python runs.
 This module holds :class:`BailianEmulator`: its options, state, and the routes. Each
 concern lives in a module of its own: :mod:`.handler` (HTTP plumbing), :mod:`.replies`
 (reply and error shapes), :mod:`.clock` (tasks, timing, queue, rate windows),
-:mod:`.catalog` (the service's model tables), :mod:`.validation` (request checks per
-mode), :mod:`.faults` (fault injection) and :mod:`.media` (video serving, signed URLs).
+:mod:`.catalog` (the service's model tables), :mod:`.modes`, :mod:`.validation` and
+:mod:`.media_validation` (request checks per mode), :mod:`.faults` (fault injection) and
+:mod:`.media` (video serving, signed URLs, uploads).
 """
 
 from __future__ import annotations
@@ -97,9 +98,9 @@ class BailianEmulator:
 
     Serves the gateway style (``POST /task/bailian/text2video``, ``.../image2video``,
     ``.../ref2video``, ``GET /task/{id}``), the DashScope style
-    (``/api/v1/services/aigc/video-generation/video-synthesis`` for text, image and
-    reference modes, ``/api/v1/services/aigc/image2video/video-synthesis`` for first and
-    last frame, ``/api/v1/tasks/...``), the temporary-file upload (``GET /api/v1/uploads``
+    (``/api/v1/services/aigc/video-generation/video-synthesis`` for text, image, reference
+    and the media protocol's models, ``/api/v1/services/aigc/image2video/video-synthesis``
+    for first and last frame and speech to video, ``/api/v1/tasks/...``), the temporary-file upload (``GET /api/v1/uploads``
     and the form POST to the ``upload_host`` it names), signed video downloads
     (``/videos/{id}.mp4``) and control endpoints under ``/_emulator/`` for tests that run
     it in another process.
@@ -376,7 +377,8 @@ class BailianEmulator:
     @property
     def submissions(self) -> list[dict[str, Any]]:
         """The recorded submit requests of every mode and style, whatever their answer
-        (``mode`` says which: text2video, image2video, kf2v, ref2video)."""
+        (``mode`` says which: text2video, image2video, kf2v, ref2video, videoedit,
+        speech2video)."""
         return [r for r in self.requests if r["route"] == "submit"]
 
     @property
