@@ -699,6 +699,32 @@ def test_wan27_i2v_continues_an_uploaded_clip(emu: BailianEmulator) -> None:
     assert emu.submissions[-1]["mode"] == "image2video"
 
 
+@pytest.mark.parametrize(
+    ("kind", "data", "words"),
+    [
+        ("first_clip", make_mp4(12), ["lasts 12.0 s", "2-10 s"]),
+        ("first_clip", make_mp4(1), ["lasts 1.0 s"]),
+        ("first_clip", make_wav(4), ["not a video file"]),
+        ("driving_audio", make_wav(31), ["lasts 31.0 s", "2-30 s"]),
+        ("driving_audio", make_mp4(4), ["not a audio file"]),
+    ],
+)
+def test_wan27_i2v_checks_clips_and_audio(
+    emu: BailianEmulator, kind: str, data: bytes, words: list[str]
+) -> None:
+    url = upload(emu, "wan2.7-i2v", data, "x.bin")
+    items = [("first_frame", PORTRAIT)] if kind == "driving_audio" else []
+    index = len(items)
+    rejected(emu, body("wan2.7-i2v", *items, (kind, url)), f"input.media[{index}].url", *words)
+
+
+def test_wan27_i2v_takes_audio_and_clips_as_urls_only(emu: BailianEmulator) -> None:
+    audio = data_uri(make_wav(3), "audio/wav")
+    request = body("wan2.7-i2v", ("first_frame", PORTRAIT), ("driving_audio", audio))
+    rejected(emu, request, "input.media[1].url", "images only")
+    ok(emu, body("wan2.7-i2v", ("first_frame", PORTRAIT), ("driving_audio", HTTP_AUDIO)))
+
+
 # ------------------------------------------------------------------ speech to video
 
 

@@ -124,6 +124,16 @@ def _check_file(
     return Seen(dims=dims, seconds=info.seconds)
 
 
+def check_file(
+    field: str, media_type: str, value: Any, model_name: str, model: Mapping[str, Any], ctx: Context
+) -> Seen:
+    """One item of ``media_type`` (``first_clip``, ``driving_audio``...): its file checks and
+    the type's documented length."""
+    seen = _check_file(field, MEDIA_KINDS[media_type], value, model_name, model, ctx)
+    _check_seconds(field, media_type, seen)
+    return seen
+
+
 def _check_seconds(field: str, kind: str, seen: Seen) -> None:
     bounds = ITEM_SECONDS.get(kind)
     if bounds and seen.seconds is not None and not bounds[0] <= seen.seconds <= bounds[1]:
@@ -158,8 +168,7 @@ def check_items(
             )
         if item.get("url") is None:
             raise bad(f"{field}.url", "is required")
-        seen = _check_file(f"{field}.url", MEDIA_KINDS[kind], item["url"], model_name, model, ctx)
-        _check_seconds(f"{field}.url", kind, seen)
+        seen = check_file(f"{field}.url", kind, item["url"], model_name, model, ctx)
         if item.get("reference_voice") is not None:
             if not model["voices"] or kind not in _VOICED:
                 where = "" if model["voices"] else f" by model {model_name}"

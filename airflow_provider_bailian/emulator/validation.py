@@ -478,7 +478,11 @@ def _check_media(
         if kind in ("first_frame", "last_frame"):
             seen[kind] = _check_image(f"{field}.url", item["url"], model_name, model, ctx)
         else:
-            _fetch(f"{field}.url", item["url"], model_name, ctx)
+            # The media protocol's file checks (format, size, seconds); imported here as
+            # that module builds on this one.
+            from airflow_provider_bailian.emulator.media_validation import check_file
+
+            check_file(f"{field}.url", kind, item["url"], model_name, model, ctx)
             seen[kind] = None
     valid = {frozenset(combo): combo for combo in _MEDIA_SETS}
     if frozenset(seen) not in valid:
