@@ -918,6 +918,23 @@ def test_task_faults_from_the_command_line_spec() -> None:
         ]
 
 
+def test_task_faults_through_the_control_endpoint(emu: BailianEmulator) -> None:
+    """An emulator in another process takes the same faults over /_emulator/faults."""
+    fault = {"route": "submit", "kind": "fail_task", "seconds": 0.2}
+    status, pending = call(emu, "POST", "/_emulator/faults", fault)
+    assert status == 200
+    assert pending == [{**fault, "times": 1}]
+    task_id = ok(emu, body("wan3.0-video"))
+    emu.advance(1)
+    out = query(emu, task_id)["output"]
+    assert out["task_status"] == "FAILED"
+    # Nothing but the task's id, status and times: no code, no message, no video.
+    assert set(out) == {"task_id", "task_status", "submit_time", "scheduled_time", "end_time"}
+    status, answer = call(emu, "POST", "/_emulator/faults", {"route": "any", "kind": "inspection"})
+    assert status == 400
+    assert "submit route only" in answer["error"]
+
+
 # ------------------------------------------------------------------ files by their bytes
 
 
