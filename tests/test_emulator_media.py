@@ -657,9 +657,9 @@ def test_happyhorse_t2v_ratios(emu: BailianEmulator, ratio: str) -> None:
         (
             "happyhorse-1.0-video-edit",
             [("video", HTTP_VIDEO)],
-            {"duration": 5},
+            {"duration": 2},
             "parameters.duration",
-            ["not supported"],
+            ["3-15"],
         ),
         (
             "happyhorse-1.0-video-edit",
@@ -687,6 +687,12 @@ def test_happyhorse_video_edit_lasts_as_its_input(emu: BailianEmulator) -> None:
     request = body("happyhorse-1.0-video-edit", ("video", video), audio_setting="auto")
     usage = finished(emu, ok(emu, request))["usage"]
     assert (usage["output_video_duration"], usage["input_video_duration"]) == (7, 7)
+    request["parameters"]["duration"] = 4
+    assert finished(emu, ok(emu, request))["usage"]["output_video_duration"] == 4
+    # wan3.0 edits the same way: a video and no duration follow the input.
+    video = upload(emu, "wan3.0-video", make_mp4(12), "in.mp4")
+    usage = finished(emu, ok(emu, body("wan3.0-video", ("video", video))))["usage"]
+    assert (usage["output_video_duration"], usage["input_video_duration"]) == (12, 12)
 
 
 # ------------------------------------------------------------------ wan2.7-i2v continuation
