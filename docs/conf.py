@@ -30,7 +30,7 @@ root_doc = "index"
 exclude_patterns = ["_build", "_api_templates", "Thumbs.db", ".DS_Store"]
 
 myst_enable_extensions = ["colon_fence", "deflist"]
-myst_heading_anchors = 3  # "[...](page.md#a-heading)" links to README-style headings
+myst_heading_anchors = 3  # "[...](page.md#a-heading)" links to a heading
 
 # ---- API reference, from the docstrings ---------------------------------------------------
 autoapi_type = "python"

@@ -2,7 +2,7 @@
 
 Run it end to end against the bundled emulator (no real token needed):
 ``bash scripts/demo.sh``. With a real key, define ``bailian_default`` as a connection
-(see the README) and the same DAG runs against Bailian.
+(docs/connections/bailian.md) and the same DAG runs against Bailian.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ except ImportError:  # Airflow 2.11
 
 from airflow_provider_bailian.operators.text2video import BailianText2VideoOperator
 
-# Seconds between status checks at most; unset = the adaptive policy (see the README).
+# Seconds between status checks at most; unset = the adaptive policy (docs/triggers/task.md).
 POLL_INTERVAL = float(os.environ.get("BAILIAN_EXAMPLE_POLL_INTERVAL", "0")) or None
 
 with DAG(
