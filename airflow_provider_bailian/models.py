@@ -46,6 +46,7 @@ __all__ = [
     "LocalImage",
     "ModelSpec",
     "Reference2VideoRequest",
+    "Submission",
     "TaskResult",
     "TaskStatus",
     "Text2VideoRequest",

@@ -35,6 +35,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as producer:
+    # [START howto_operator_bailian_download_to]
     generate = BailianText2VideoOperator(
         task_id="generate",
         model="wan2.6-t2v",
@@ -48,6 +49,7 @@ with DAG(
         max_cost=10.0,  # CNY by the list price; refuse anything more expensive
         retries=2,
     )
+    # [END howto_operator_bailian_download_to]
 
 with DAG(
     dag_id="bailian_publish_video",

@@ -46,9 +46,11 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
     :param watermark: add the "AI generated" watermark (service default False).
     :param upload_local_files: send file inputs through Bailian's temporary-file upload as
         ``oss://`` URLs instead of data URIs (DashScope style only; default False).
-    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
-        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
-        ``BailianVideoGenerationOperator``.
+
+    Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
+    ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
+    ``dry_run``) are the arguments of
+    :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
     template_fields: Sequence[str] = (
