@@ -33,6 +33,7 @@ FAULT_KINDS: dict[str, tuple[str, ...]] = {
     "slow": ("seconds",),
     "truncate": ("bytes",),
     "error": ("status", "code", "message"),
+    "redirect": ("location", "status"),  # e.g. a video host that sends the client elsewhere
 }
 # Kinds that let the request run and then spoil (or delay) its answer.
 _AFTER_KINDS = ("500_created", "drop_created", "truncate")
@@ -122,6 +123,8 @@ def check_fault(route: str, kind: str, times: int, opts: Mapping[str, Any]) -> N
     for key in ("seconds", "retry_after"):
         if key in opts and (not isinstance(opts[key], (int, float)) or opts[key] < 0):
             raise ValueError(f"fault option {key} must be a number >= 0, got {opts[key]!r}")
+    if kind == "redirect" and (not isinstance(opts.get("location"), str) or not opts["location"]):
+        raise ValueError("fault kind 'redirect' needs a location (the URL to send the client to)")
     if "bytes" in opts and (not is_int(opts["bytes"]) or opts["bytes"] < 0):
         raise ValueError(f"fault option bytes must be an integer >= 0, got {opts['bytes']!r}")
 
@@ -217,6 +220,9 @@ def fault_reply(fault: Fault) -> Reply:
         return Reply(status=int(opts.get("status", 502)), content_type=None)
     if kind == "drop":
         return Reply(status=0, drop=True)
+    if kind == "redirect":
+        location = str(opts["location"])
+        return Reply(status=int(opts.get("status", 302)), headers={"Location": location})
     if kind == "error":
         return error_reply(
             int(opts.get("status", 400)),
