@@ -14,8 +14,10 @@
   trust the environment (no ``.netrc`` credentials, no proxy variables).
 * Redirects are followed by hand, at most :data:`MAX_REDIRECTS`, http(s) only, and never
   towards a more private address class than the hosts so far (:class:`AddressClass`:
-  public < private < local): a public video host cannot send the worker to its own
-  loopback, its cloud metadata address or the internal network.
+  public < private < local), the API host that named the video URL being the first: a
+  public API or video host cannot send the worker to its own loopback, its cloud metadata
+  address or the internal network. Classes come from the addresses a name resolves to when
+  checked (a name that resolves elsewhere a moment later is not caught).
 * At most ``max_bytes`` (default :data:`DEFAULT_MAX_DOWNLOAD_BYTES`) are written: a longer
   video fails clearly, with nothing kept.
 """
@@ -217,11 +219,13 @@ def download(
     timeout: tuple[float, float] = (10.0, 60.0),
     retry_wait: float = 1.0,
     max_bytes: int | None = DEFAULT_MAX_DOWNLOAD_BYTES,
+    origin: str | None = None,
 ) -> DownloadResult:
     """Stream ``url`` into ``destination``; raise with nothing left behind on failure.
 
     ``session`` should not trust the environment (the hook's does not); redirects are
-    checked here, whatever the session. ``max_bytes=None`` writes any size.
+    checked here, whatever the session. ``max_bytes=None`` writes any size. ``origin``: the
+    URL of the API that named ``url``, which is then checked as a redirect from it.
     """
     import requests
 
@@ -240,7 +244,7 @@ def download(
             attempts += 1
             headers = {"Range": f"bytes={written}-"} if written else {}
             try:
-                with _get(session, url, headers, timeout) as resp:
+                with _get(session, url, headers, timeout, origin) as resp:
                     if resp.status_code in (403, 404, 410):
                         raise BailianVideoExpiredError(
                             _expired_message(url, f"is refused (HTTP {resp.status_code})")
@@ -298,15 +302,23 @@ def _check_size(size: int, max_bytes: int | None, shown: str, how: str) -> None:
 
 
 def _get(
-    session: requests.Session, url: str, headers: dict[str, str], timeout: Any
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str],
+    timeout: Any,
+    origin: str | None,
 ) -> requests.Response:
     """GET ``url``, following at most MAX_REDIRECTS redirects, each checked before it is sent.
 
     A redirect may go to http(s) only, and to an address class no more private than the
-    least private host so far: public -> private/local and private -> local are refused.
+    least private host so far (``origin``, the API host, first): public -> private/local
+    and private -> local are refused.
     """
     current = url
     floor: AddressClass | None = None
+    if origin is not None:
+        where = f"The video URL {redact_url(url)} (named by {redact_url(origin)})"
+        floor = _check_hop(origin, url, None, where)
     for hop in range(MAX_REDIRECTS + 1):
         resp = session.get(
             current, headers=headers, stream=True, timeout=timeout, allow_redirects=False
@@ -323,19 +335,27 @@ def _get(
             )
         if urlsplit(target).scheme not in _SCHEMES:
             raise BailianDownloadError(f"{where}: only http(s) is followed; nothing was downloaded")
-        try:
-            origin = min(host_classes(current))
-            reached = max(host_classes(target))
-        except OSError as exc:  # name resolution failed: maybe transient
-            raise _Transient(f"cannot resolve a host of the redirect ({exc})") from None
-        floor = origin if floor is None else min(floor, origin)
-        if reached > floor:
-            raise BailianDownloadError(
-                f"{where}: a redirect from a {floor.name.lower()} host to a "
-                f"{reached.name.lower()} address is refused; nothing was downloaded"
-            )
+        floor = _check_hop(current, target, floor, where)
         current = target
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_hop(source: str, target: str, floor: AddressClass | None, where: str) -> AddressClass:
+    """Refuse ``source`` -> ``target`` towards a more private class; the new floor."""
+    try:
+        origin = min(host_classes(source))
+        reached = max(host_classes(target))
+    except OSError as exc:  # name resolution failed: maybe transient
+        raise _Transient(
+            f"cannot resolve {urlsplit(target).hostname} or {urlsplit(source).hostname} ({exc})"
+        ) from None
+    floor = origin if floor is None else min(floor, origin)
+    if reached > floor:
+        raise BailianDownloadError(
+            f"{where}: going from a {floor.name.lower()} host to a "
+            f"{reached.name.lower()} address is refused; nothing was downloaded"
+        )
+    return floor
 
 
 class _Transient(Exception):

@@ -82,6 +82,22 @@ def test_address_classes() -> None:
     assert {a: address_class(a) for a in expected} == expected
 
 
+def test_a_public_api_cannot_name_a_private_video_url(
+    public: Any, public_hook: BailianHook, emulator: Any, tmp_path: Path
+) -> None:
+    """The API host is the first host of the chain: its video URL may not point inwards."""
+    task_id = _finished(public_hook)
+    public.configure(video_host="localhost")  # the answer now names a loopback video host
+    url = public_hook.get_task(task_id).video_url
+    assert url.startswith("http://localhost:")
+    with pytest.raises(BailianDownloadError) as caught:
+        public_hook.download_video(url=url, destination=str(tmp_path / "v.mp4"))
+    assert "(named by http://127.0.0.2:" in str(caught.value)
+    assert "going from a public host to a local address is refused" in str(caught.value)
+    assert public.count("video") == 0
+    assert _leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     "target",
     [
@@ -103,7 +119,7 @@ def test_public_host_cannot_redirect_to_a_private_address(
     with pytest.raises(BailianDownloadError) as caught:
         public_hook.download_video(task_id, destination=str(folder / "v.mp4"))
     message = str(caught.value)
-    assert "a redirect from a public host to a" in message
+    assert "going from a public host to a" in message
     assert "is refused; nothing was downloaded" in message
     assert _leftovers(folder) == []
     assert emulator.requests == []

@@ -484,6 +484,7 @@ class BailianHook(BaseHook):
             timeout=(s.connect_timeout, s.timeout),
             retry_wait=s.retry_min_wait,
             max_bytes=max_bytes if max_bytes is not None else s.max_download_bytes,
+            origin=s.base_url,
         )
         return done.path
 
