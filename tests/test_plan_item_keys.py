@@ -98,20 +98,31 @@ def test_a_run_conf_cannot_price_its_items_or_move_their_videos(
     assert _refused(text, 2, "bailian_conn_id", "bailian_other")
 
 
-def test_item_keys_let_the_author_allow_more(dag_conn: Any, videos: Path) -> None:
-    dag_run = run_dag(FILE, "bailian_t_keys_allowed")
+def test_item_keys_let_the_author_allow_more(dag_conn: Any, make_conn: Any, videos: Path) -> None:
+    from airflow_provider_bailian.emulator import BailianEmulator
+
+    with BailianEmulator(api_key="sk-fake-other-account", task_seconds=0.5) as other:
+        make_conn("bailian_other", other.base_url, key="sk-fake-other-account")
+        dag_run = run_dag(FILE, "bailian_t_keys_allowed")
+        assert [r["body"]["input"]["prompt"] for r in other.submissions] == [
+            "keys: the other account"
+        ]
     assert ti_states(dag_run) == {
         "plan": "success",
         "generate[0]": "success",
         "generate[1]": "success",
+        "generate[2]": "success",
     }
     assert (videos / "kept.mp4").read_bytes()[4:8] == b"ftyp"
     assert xcom(dag_run, "generate", key="video_path", map_index=0) == str(videos / "kept.mp4")
     plan = xcom(dag_run, "plan", key="plan")
-    # The list price (0.6 CNY/s at 720P) for the first; the item's dearer price raises the second.
-    assert [i["estimate"] for i in plan["items"]] == [3.0, 5.0]
-    assert plan["total"] == 8.0
-    assert dag_conn.count("submit") == 2
+    # The list price (0.6 CNY/s at 720P), except where the item's dearer price raises it.
+    assert [i["estimate"] for i in plan["items"]] == [3.0, 5.0, 3.0]
+    assert plan["total"] == 11.0
+    assert sorted(r["body"]["input"]["prompt"] for r in dag_conn.submissions) == [
+        "keys: dearer",
+        "keys: kept here",
+    ]
 
 
 def test_allowed_item_prices_never_lower_the_estimate(dag_conn: Any, capfd: Any) -> None:

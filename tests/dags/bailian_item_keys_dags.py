@@ -34,17 +34,26 @@ SMUGGLED = [
 
 
 def _batch(dag_id: str, requests: list | str, params: dict | None = None, **plan_kwargs) -> DAG:
-    """plan -> generate (mapped over the plan's output), on the test connection."""
+    """plan -> generate (mapped over the plan's output), on the test connection.
+
+    The connection comes through the plan's defaults (an item may override it only where
+    item_keys allows): a key given to ``partial()`` too could not be mapped.
+    """
     with DAG(dag_id, schedule=None, start_date=START, catchup=False, params=params) as dag:
         plan = BailianPlanOperator(
             task_id="plan",
             requests=requests,
-            defaults={"model": "wan2.6-t2v", "size": "1280*720", "duration": 5},
+            defaults={
+                "model": "wan2.6-t2v",
+                "size": "1280*720",
+                "duration": 5,
+                "bailian_conn_id": CONN,
+            },
             bailian_conn_id=CONN,
             **plan_kwargs,
         )
         BailianText2VideoOperator.partial(
-            task_id="generate", bailian_conn_id=CONN, wait_for_completion=True
+            task_id="generate", wait_for_completion=True
         ).expand_kwargs(plan.output)
     return dag
 
@@ -59,14 +68,15 @@ conf_dag = _batch(
     max_total_cost=100,
 )
 
-# The author lets items choose where their video goes, and carry prices.
+# The author lets items choose where their video goes, carry prices and pick an account.
 allowed_dag = _batch(
     "bailian_t_keys_allowed",
     [
         {"prompt": "keys: kept here", "download_to": f"{VIDEO_DIR}/kept.mp4"},
         {"prompt": "keys: dearer", "prices": {"wan2.6-t2v": {"*": 1.0}}},
+        {"prompt": "keys: the other account", "bailian_conn_id": "bailian_other"},
     ],
-    item_keys=["download_to", "prices"],
+    item_keys=["download_to", "prices", "bailian_conn_id"],
     max_total_cost=100,
 )
 
