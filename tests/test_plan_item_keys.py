@@ -15,6 +15,11 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_bailian.emulator import BailianEmulator
+from airflow_provider_bailian.exceptions import BailianPlanValidationError
+from airflow_provider_bailian.operators.plan import BailianPlanOperator
+from airflow_provider_bailian.planning import build_plan
+from airflow_provider_bailian.pricing import PriceTable
 from tests.conftest import FAKE_KEY, all_logs, run_dag, ti_states, xcom
 
 FILE = "bailian_item_keys_dags.py"
@@ -99,8 +104,6 @@ def test_a_run_conf_cannot_price_its_items_or_move_their_videos(
 
 
 def test_item_keys_let_the_author_allow_more(dag_conn: Any, make_conn: Any, videos: Path) -> None:
-    from airflow_provider_bailian.emulator import BailianEmulator
-
     with BailianEmulator(api_key="sk-fake-other-account", task_seconds=0.5) as other:
         make_conn("bailian_other", other.base_url, key="sk-fake-other-account")
         dag_run = run_dag(FILE, "bailian_t_keys_allowed")
@@ -133,11 +136,6 @@ def test_allowed_item_prices_never_lower_the_estimate(dag_conn: Any, capfd: Any)
 
 
 def test_item_keys_are_checked() -> None:
-    from airflow_provider_bailian.exceptions import BailianPlanValidationError
-    from airflow_provider_bailian.operators.plan import BailianPlanOperator
-    from airflow_provider_bailian.planning import build_plan
-    from airflow_provider_bailian.pricing import PriceTable
-
     def table(prices: Any, conn_id: str) -> PriceTable:
         return PriceTable("cn-beijing", prices)
 
