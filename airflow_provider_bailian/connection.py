@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "throttle_max_wait": 120.0,  # how long a throttled (429) submission keeps retrying
     "query_rate_limit": 10.0,  # queries per second shared by every wait on this key
     "list_interval": 5.0,  # D: how late a finish is seen through the task list (DashScope)
+    "max_download_bytes": 4 * 1024**3,  # a longer video fails its download, nothing kept
 }
 
 
@@ -63,6 +64,7 @@ class BailianSettings:
     throttle_max_wait: float = DEFAULTS["throttle_max_wait"]
     query_rate_limit: float = DEFAULTS["query_rate_limit"]
     list_interval: float = DEFAULTS["list_interval"]
+    max_download_bytes: int = DEFAULTS["max_download_bytes"]
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -101,6 +103,7 @@ class BailianSettings:
             throttle_max_wait=_number(get, "throttle_max_wait", float),
             query_rate_limit=_number(get, "query_rate_limit", float),
             list_interval=_number(get, "list_interval", float),
+            max_download_bytes=_number(get, "max_download_bytes", int),
             extras=extras,
         )
 

@@ -10,19 +10,32 @@
   allows it; a failed transfer leaves neither the destination nor a temporary behind.
 * The signed URL lives on Alibaba's object storage, not on the API host: the API token
   is never sent there, and the URL's signature is masked in logs like a secret.
+* Nothing from the worker's environment goes with it: the hook's download session does not
+  trust the environment (no ``.netrc`` credentials, no proxy variables).
+* Redirects are followed by hand, at most :data:`MAX_REDIRECTS`, http(s) only, and never
+  towards a more private address class than the hosts so far (:class:`AddressClass`:
+  public < private < local), the API host that named the video URL being the first: a
+  public API or video host cannot send the worker to its own loopback, its cloud metadata
+  address or the internal network. Classes come from the addresses a name resolves to when
+  checked (a name that resolves elsewhere a moment later is not caught).
+* At most ``max_bytes`` (default :data:`DEFAULT_MAX_DOWNLOAD_BYTES`) are written: a longer
+  video fails clearly, with nothing kept.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from airflow_provider_bailian.exceptions import BailianError
 
@@ -34,6 +47,11 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 _SECRET_PARAMS = {"signature", "x-oss-signature", "security-token", "x-oss-security-token"}
 _LOCAL_PROTOCOLS = ("", "file", "local")
+#: Redirects one download attempt follows at most.
+MAX_REDIRECTS = 5
+#: The bytes one video may have by default (connection extra ``max_download_bytes``).
+DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024**3
+_SCHEMES = ("http", "https")
 
 
 class BailianVideoExpiredError(BailianError):
@@ -42,6 +60,39 @@ class BailianVideoExpiredError(BailianError):
 
 class BailianDownloadError(BailianError):
     """The video could not be copied whole; nothing was left behind."""
+
+
+class AddressClass(IntEnum):
+    """How private an address is; a redirect may not go up this scale."""
+
+    PUBLIC = 0
+    PRIVATE = 1  # RFC 1918, unique-local, carrier-grade NAT and other non-global ranges
+    LOCAL = 2  # loopback, link-local (cloud metadata at 169.254.169.254), unspecified
+
+
+def address_class(address: str) -> AddressClass:
+    """The class of one IP address (the standard library's ranges)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback or ip.is_link_local or ip.is_unspecified:
+        return AddressClass.LOCAL
+    if not ip.is_global:
+        return AddressClass.PRIVATE
+    return AddressClass.PUBLIC
+
+
+def host_classes(url: str) -> set[AddressClass]:
+    """The classes of every address the URL's host resolves to (an IP is itself)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        return {address_class(host)}
+    except ValueError:
+        pass
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return {address_class(str(info[4][0])) for info in infos}
 
 
 @dataclass(frozen=True)
@@ -167,14 +218,23 @@ def download(
     max_retries: int = 5,
     timeout: tuple[float, float] = (10.0, 60.0),
     retry_wait: float = 1.0,
+    max_bytes: int | None = DEFAULT_MAX_DOWNLOAD_BYTES,
+    origin: str | None = None,
 ) -> DownloadResult:
-    """Stream ``url`` into ``destination``; raise with nothing left behind on failure."""
+    """Stream ``url`` into ``destination``; raise with nothing left behind on failure.
+
+    ``session`` should not trust the environment (the hook's does not); redirects are
+    checked here, whatever the session. ``max_bytes=None`` writes any size. ``origin``: the
+    URL of the API that named ``url``, which is then checked as a redirect from it.
+    """
     import requests
 
+    shown = redact_url(url)
+    if urlsplit(url).scheme not in _SCHEMES:
+        raise BailianDownloadError(f"Not downloading {shown}: only http(s) URLs are fetched")
     expiry = url_expiry(url)
     if expiry is not None and expiry.timestamp() < time.time():
         raise BailianVideoExpiredError(_expired_message(url, "expired"))
-    shown = redact_url(url)
     sink, display = open_sink(destination)
     written = 0
     total: int | None = None
@@ -184,7 +244,7 @@ def download(
             attempts += 1
             headers = {"Range": f"bytes={written}-"} if written else {}
             try:
-                with session.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+                with _get(session, url, headers, timeout, origin) as resp:
                     if resp.status_code in (403, 404, 410):
                         raise BailianVideoExpiredError(
                             _expired_message(url, f"is refused (HTTP {resp.status_code})")
@@ -202,7 +262,9 @@ def download(
                     length = resp.headers.get("Content-Length")
                     if length is not None and length.isdigit():
                         total = written + int(length)
+                        _check_size(total, max_bytes, shown, "by its Content-Length")
                     for chunk in resp.iter_content(chunk_size=chunk_size):
+                        _check_size(written + len(chunk), max_bytes, shown, "while streaming")
                         sink.write(chunk)
                         written += len(chunk)
                 if total is not None and written != total:
@@ -228,6 +290,72 @@ def download(
         raise
     log.info("Downloaded %d bytes to %s in %d attempt(s)", written, display, attempts)
     return DownloadResult(path=display, size=written, attempts=attempts)
+
+
+def _check_size(size: int, max_bytes: int | None, shown: str, how: str) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise BailianDownloadError(
+            f"Downloading {shown} stopped: the video is larger than max_download_bytes="
+            f"{max_bytes} ({size} bytes or more, seen {how}); nothing was kept. Raise the "
+            "connection extra or the operator's max_download_bytes if such videos are expected"
+        )
+
+
+def _get(
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str],
+    timeout: Any,
+    origin: str | None,
+) -> requests.Response:
+    """GET ``url``, following at most MAX_REDIRECTS redirects, each checked before it is sent.
+
+    A redirect may go to http(s) only, and to an address class no more private than the
+    least private host so far (``origin``, the API host, first): public -> private/local
+    and private -> local are refused.
+    """
+    current = url
+    floor: AddressClass | None = None
+    if origin is not None:
+        where = f"The video URL {redact_url(url)} (named by {redact_url(origin)})"
+        floor = _check_hop(origin, url, None, where)
+    for hop in range(MAX_REDIRECTS + 1):
+        resp = session.get(
+            current, headers=headers, stream=True, timeout=timeout, allow_redirects=False
+        )
+        if not resp.is_redirect:
+            return resp
+        status = resp.status_code
+        resp.close()
+        target = urljoin(current, resp.headers["Location"])
+        where = f"{redact_url(url)} was redirected to {redact_url(target)} (HTTP {status})"
+        if hop == MAX_REDIRECTS:
+            raise BailianDownloadError(
+                f"{where}: more than {MAX_REDIRECTS} redirects; nothing was downloaded"
+            )
+        if urlsplit(target).scheme not in _SCHEMES:
+            raise BailianDownloadError(f"{where}: only http(s) is followed; nothing was downloaded")
+        floor = _check_hop(current, target, floor, where)
+        current = target
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_hop(source: str, target: str, floor: AddressClass | None, where: str) -> AddressClass:
+    """Refuse ``source`` -> ``target`` towards a more private class; the new floor."""
+    try:
+        origin = min(host_classes(source))
+        reached = max(host_classes(target))
+    except OSError as exc:  # name resolution failed: maybe transient
+        raise _Transient(
+            f"cannot resolve {urlsplit(target).hostname} or {urlsplit(source).hostname} ({exc})"
+        ) from None
+    floor = origin if floor is None else min(floor, origin)
+    if reached > floor:
+        raise BailianDownloadError(
+            f"{where}: going from a {floor.name.lower()} host to a "
+            f"{reached.name.lower()} address is refused; nothing was downloaded"
+        )
+    return floor
 
 
 class _Transient(Exception):

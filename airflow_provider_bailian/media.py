@@ -132,6 +132,12 @@ def check_image(
     try:
         with Image.open(_bytes_io(data)) as img:
             fmt, (width, height) = img.format, img.size
+    except Image.DecompressionBombError as exc:  # a header claiming billions of pixels
+        sides = f"each side {spec.image_px[0]}-{spec.image_px[1]} px for {model}" if spec else ""
+        problems.append(
+            (label, shown, f"{sides or 'an image of sane size'} (Pillow refused it: {exc})")
+        )
+        return None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         fmt, width, height = None, 0, 0
     if fmt not in IMAGE_FORMATS:

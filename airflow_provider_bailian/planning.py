@@ -10,6 +10,13 @@ one code path, so a plan cannot accept what the operator would refuse.
 The fingerprint of each planned request (the same one reattach uses: body + connection)
 travels with the item's kwargs as ``plan_fingerprint``; the generation operator renders its
 request and refuses to submit when the fingerprints differ.
+
+Items are untrusted (they often come from a run conf or ``params``): an item may set only
+the request fields of its mode's request type (:func:`item_fields`) and ``mode``. Any other
+operator argument (``prices``, ``max_cost``, ``bailian_conn_id``, ``download_to``,
+``dry_run``, ``reattach``, waiting...) fails the plan unless the DAG author lists it in
+``item_keys``. The batch is priced with the plan's and the connection's price table; an
+item's own ``prices`` (when allowed) can only raise its estimate, never lower it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import importlib
 import inspect
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any
@@ -98,6 +105,32 @@ def operator_parameters(operator: type) -> dict[str, inspect.Parameter]:
             if name != "self" and param.kind is inspect.Parameter.KEYWORD_ONLY:
                 params[name] = param
     return params
+
+
+@cache
+def item_fields(mode: Mode) -> frozenset[str]:
+    """What a plan item of ``mode`` may set by default: the request type's own fields.
+
+    Taken from the dataclass (``prompt``, its media, ``model``, ``size``/``resolution``/
+    ``ratio``, ``duration``, ``seed``, switches such as ``prompt_extend``, ``watermark``,
+    ``audio``...), so a field added to a request type is settable without another list.
+    """
+    return frozenset(f.name for f in fields(mode.load_request_type()))
+
+
+def _item_key_problems(item_keys: Collection[str]) -> list[tuple[str, Any, str]]:
+    """``item_keys`` must name arguments a generation operator takes (not the fingerprint)."""
+    if isinstance(item_keys, str):
+        return [("item_keys", item_keys, "a list of argument names, e.g. ['download_to']")]
+    known: set[str] = set()
+    for mode in MODES.values():
+        known |= set(operator_parameters(mode.load_operator()))
+    known.discard(PLAN_FINGERPRINT)
+    return [
+        ("item_keys", key, "an argument of a generation operator (the plan sets plan_fingerprint)")
+        for key in item_keys
+        if key not in known
+    ]
 
 
 @dataclass(frozen=True)
@@ -252,14 +285,19 @@ def build_plan(
     defaults: Mapping[str, Any] | None,
     conn_id: str,
     price_table: Callable[[dict[str, Any] | None, str], Any],
+    item_keys: Collection[str] = (),
 ) -> Plan:
     """Validate every item (reporting all invalid ones at once), then price each.
 
-    ``price_table(prices, conn_id)`` gives the PriceTable for an item's ``prices`` override
-    and connection (the hook's, which reads the connection's region and price extras and
-    sends nothing).
+    ``price_table(prices, conn_id)`` gives the PriceTable of a connection (the hook's, which
+    reads the connection's region and price extras and sends nothing) with the plan's
+    prices, and with ``prices`` over them when given. ``item_keys``: operator arguments
+    beyond the request fields that an item may set (the DAG author's choice).
     """
-    problems: list[tuple[str, Any, str]] = []
+    problems: list[tuple[str, Any, str]] = _item_key_problems(item_keys)
+    if problems:
+        raise BailianPlanValidationError(problems, len(requests))
+    extra_keys = frozenset(item_keys)
     planned: list[tuple[int, str, dict[str, Any], Any]] = []
     for index, raw in enumerate(requests):
         where = f"requests[{index}]"
@@ -271,7 +309,7 @@ def build_plan(
             )
             continue
         merged = {**(defaults or {}), **raw}
-        item_problems, built = _validate_item(merged)
+        item_problems, built = _validate_item(merged, set(raw), extra_keys)
         problems += [(f"{where}.{f}", v, a) for f, v, a in item_problems]
         if built is not None:
             planned.append((index, *built))
@@ -286,7 +324,7 @@ def build_plan(
     unpriced: list[int] = []
     for index, mode, kwargs, request in planned:
         item_conn = kwargs.get("bailian_conn_id") or conn_id
-        estimate = price_table(kwargs.get("prices"), item_conn).estimate(request)
+        estimate = _estimate(request, item_conn, kwargs.get("prices"), price_table)
         if estimate is None:
             unpriced.append(index)
         else:
@@ -304,24 +342,66 @@ def build_plan(
     return Plan(items, currency, ", ".join(sorted(sources)) or None, unpriced)
 
 
+def _estimate(
+    request: Any,
+    conn_id: str,
+    item_prices: Any,
+    price_table: Callable[[dict[str, Any] | None, str], Any],
+) -> Any:
+    """The item's estimate by the plan's and the connection's table.
+
+    ``prices`` on an item (only where ``item_keys`` allows it) may raise the estimate, never
+    lower it, and never price a model the plan's table cannot: what approval and
+    ``max_total_cost`` compare stays at least the plan's own figure.
+    """
+    estimate = price_table(None, conn_id).estimate(request)
+    if item_prices and estimate is not None:
+        own = price_table(item_prices, conn_id).estimate(request)
+        if own is not None and own.currency == estimate.currency and own.amount > estimate.amount:
+            estimate = own
+    return estimate
+
+
 def _validate_item(
-    merged: dict[str, Any],
+    merged: dict[str, Any], item_set: set[str], item_keys: frozenset[str]
 ) -> tuple[list[tuple[str, Any, str]], tuple[str, dict[str, Any], Any] | None]:
-    """(problems, (mode, kwargs for the operator, validated request)) of one merged item."""
+    """(problems, (mode, kwargs for the operator, validated request)) of one merged item.
+
+    ``item_set``: the keys the item itself set (``defaults`` are the DAG author's).
+    """
     mode_name = merged.pop(MODE_KEY, None) or DEFAULT_MODE
     mode = MODES.get(mode_name)
     if mode is None:
         return [(MODE_KEY, mode_name, "one of " + ", ".join(MODES))], None
     request_type = mode.load_request_type()
     params = operator_parameters(mode.load_operator())
-    problems = [
-        (name, _clip(value), f"a parameter of {mode.operator.rpartition(':')[2]}")
+    operator_name = mode.operator.rpartition(":")[2]
+    settable = item_fields(mode) | item_keys
+    problems = []
+    for name, value in merged.items():
+        if name not in params or name == PLAN_FINGERPRINT:
+            problems.append((name, _clip(value), f"a parameter of {operator_name}"))
+        elif name in item_set and name not in settable:
+            problems.append(
+                (
+                    name,
+                    _clip(value),
+                    f"only request fields of a {mode.name} generation in a plan item "
+                    f"({', '.join(sorted(item_fields(mode)))}, and mode); the DAG author may "
+                    f"let items set {name!r} with BailianPlanOperator(item_keys=[{name!r}])",
+                )
+            )
+    prices = merged.get("prices")
+    if prices is not None and not isinstance(prices, Mapping):
+        problems.append(("prices", _clip(prices), 'a dict such as {"wan2.6-t2v": {"720P": 0.6}}'))
+    problems += [
+        (name, _clip(value), _TEMPLATE_ALLOWED)
         for name, value in merged.items()
-        if name not in params or name == PLAN_FINGERPRINT
+        if _has_template(value)
     ]
     if problems:
         return problems, None
-    request_fields = {f.name for f in fields(request_type)}
+    request_fields = [f.name for f in fields(request_type)]
     # The operator's own defaults (e.g. its default model) fill what the item leaves out.
     values = {
         name: merged[name] if name in merged else _default(params.get(name))
@@ -337,6 +417,24 @@ def _validate_item(
         if value is not None and (name in merged or name == "model"):
             kwargs[name] = value
     return [], (mode.name, kwargs, request)
+
+
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_TEMPLATE_ALLOWED = (
+    "text without Jinja markers ({{, {%, {#): a planned value is data, yet Airflow renders "
+    "the mapped generation task's templated fields, so it would run as a template there"
+)
+
+
+def _has_template(value: Any) -> bool:
+    """Does a planned value (or a string inside it) carry Jinja syntax?"""
+    if isinstance(value, str):
+        return any(marker in value for marker in _TEMPLATE_MARKERS)
+    if isinstance(value, Mapping):
+        return any(_has_template(k) or _has_template(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return any(_has_template(v) for v in value)
+    return False
 
 
 def _default(param: inspect.Parameter | None) -> Any:

@@ -17,7 +17,10 @@
 3. ``total_cost`` sums what the batch actually cost, beside the plan's estimate.
 
 Trigger it with your own prompts: ``{"prompts": ["...", ...]}``; an item may also be a dict
-of any arguments of BailianText2VideoOperator (``{"prompt": "...", "duration": 10}``).
+of request fields of BailianText2VideoOperator (``{"prompt": "...", "duration": 10}``). Anyone
+who may trigger the DAG writes that conf, so the plan refuses any other key (``prices``,
+``max_cost``, ``download_to``, ``bailian_conn_id``...) and any Jinja in a value, before
+anything is sent; the budget and its approval stay the DAG's.
 """
 
 from __future__ import annotations

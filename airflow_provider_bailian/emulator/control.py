@@ -2,12 +2,16 @@
 
 They mirror the Python API (``requests``, ``tasks``, ``uploads``, ``add_fault``, ``reset``,
 ``configure``, ``advance``) as JSON over HTTP and need no token; the emulator binds
-127.0.0.1 by default.
+127.0.0.1 by default. Every control request must name a loopback ``Host`` (a web page on a
+DNS-rebound name cannot), and one that changes state must say ``Content-Type:
+application/json`` (a page can send a cross-origin ``text/plain`` or form POST without
+asking, never a JSON one).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_bailian.emulator.faults import check_fault
@@ -17,9 +21,22 @@ if TYPE_CHECKING:
     from airflow_provider_bailian.emulator.server import BailianEmulator
 
 
-def control(emulator: BailianEmulator, method: str, path: str, body: bytes, parsed: Any) -> Reply:
+_READS = ("GET", "HEAD")
+
+
+def control(
+    emulator: BailianEmulator,
+    method: str,
+    path: str,
+    body: bytes,
+    parsed: Any,
+    headers: Any,
+) -> Reply:
     """Answer one ``/_emulator/...`` request: health, requests, tasks, faults, reset, ..."""
     name = path.rstrip("/")[len("/_emulator") :].strip("/")
+    refused = _refuse_browser(method, headers)
+    if refused is not None:
+        return refused
     if body and parsed is None and method == "POST":
         return json_reply(400, {"error": "body is not valid JSON"})
     try:
@@ -71,6 +88,36 @@ def control(emulator: BailianEmulator, method: str, path: str, body: bytes, pars
     except (TypeError, ValueError) as exc:
         return json_reply(400, {"error": str(exc)})
     return json_reply(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _refuse_browser(method: str, headers: Any) -> Reply | None:
+    """The answer to a request a web page could have made, or None for a real client."""
+    if not is_loopback_host(str(headers.get("Host") or "")):
+        return json_reply(
+            403, {"error": "control requests need a loopback Host (localhost, 127.0.0.1, [::1])"}
+        )
+    content_type = str(headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if method not in _READS and content_type != "application/json":
+        return json_reply(
+            415,
+            {"error": "a control request that changes state needs Content-Type: application/json"},
+        )
+    return None
+
+
+def is_loopback_host(host: str) -> bool:
+    """Does a ``Host`` header (name or address, with or without port) name this machine?"""
+    host = host.strip().lower()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _digest(info: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ FAULT_KINDS: dict[str, tuple[str, ...]] = {
     # The submission succeeds; its task ends FAILED (after ``seconds``) with this code and
     # message, or with none at all when neither is given.
     "fail_task": ("code", "message", "seconds"),
+    "redirect": ("location", "status"),  # e.g. a video host that sends the client elsewhere
 }
 # Kinds that change the task a submission makes rather than the answer.
 TASK_KINDS = ("fail_task",)
@@ -144,6 +145,8 @@ def check_fault(route: str, kind: str, times: int, opts: Mapping[str, Any]) -> N
     for key in ("seconds", "retry_after"):
         if key in opts and (not isinstance(opts[key], (int, float)) or opts[key] < 0):
             raise ValueError(f"fault option {key} must be a number >= 0, got {opts[key]!r}")
+    if kind == "redirect" and (not isinstance(opts.get("location"), str) or not opts["location"]):
+        raise ValueError("fault kind 'redirect' needs a location (the URL to send the client to)")
     if "bytes" in opts and (not is_int(opts["bytes"]) or opts["bytes"] < 0):
         raise ValueError(f"fault option bytes must be an integer >= 0, got {opts['bytes']!r}")
 
@@ -243,6 +246,9 @@ def fault_reply(fault: Fault) -> Reply:
         code = str(opts.get("code", "DataInspectionFailed"))
         message = REFUSAL_MESSAGES.get(code, REFUSAL_MESSAGES["DataInspectionFailed"])
         return error_reply(400, code, str(opts.get("message", message)))
+    if kind == "redirect":
+        location = str(opts["location"])
+        return Reply(status=int(opts.get("status", 302)), headers={"Location": location})
     if kind == "error":
         return error_reply(
             int(opts.get("status", 400)),

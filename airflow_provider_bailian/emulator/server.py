@@ -548,7 +548,7 @@ class BailianEmulator:
         record: dict[str, Any],
     ) -> Reply:
         if route == "control":
-            return control(self, method, path, body, record["body"])
+            return control(self, method, path, body, record["body"], headers)
         if route == "unknown":
             return error_reply(404, "NotFound", f"Not found: {method} {path}")
 

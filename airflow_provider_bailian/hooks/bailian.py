@@ -296,7 +296,11 @@ class BailianHook(BaseHook):
             with attempt:
                 try:
                     resp = self._download_session.post(
-                        host, data=form, files=files, timeout=(s.connect_timeout, s.timeout)
+                        host,
+                        data=form,
+                        files=files,
+                        timeout=(s.connect_timeout, s.timeout),
+                        allow_redirects=False,
                     )
                 except _requests_error() as exc:
                     raise self.protocol.transport_error(
@@ -453,12 +457,14 @@ class BailianHook(BaseHook):
         destination: Any,
         url: str | None = None,
         chunk_size: int | None = None,
+        max_bytes: int | None = None,
     ) -> str:
         """Copy a finished task's video (or a signed ``url``) to ``destination``.
 
         ``destination`` is a local path, ``file://`` URL or any object-storage URL Airflow
         knows (``s3://``, ``gs://``...). Returns the final path. The API token is never
-        sent to the video host. See ``airflow_provider_bailian.download``.
+        sent to the video host. ``max_bytes`` (default: the connection extra
+        ``max_download_bytes``, 4 GiB) caps the video. See ``airflow_provider_bailian.download``.
         """
         from airflow_provider_bailian.download import CHUNK_SIZE, download, url_secrets
 
@@ -477,6 +483,8 @@ class BailianHook(BaseHook):
             max_retries=s.max_retries,
             timeout=(s.connect_timeout, s.timeout),
             retry_wait=s.retry_min_wait,
+            max_bytes=max_bytes if max_bytes is not None else s.max_download_bytes,
+            origin=s.base_url,
         )
         return done.path
 
@@ -494,10 +502,19 @@ class BailianHook(BaseHook):
 
     @cached_property
     def _download_session(self) -> requests.Session:
-        """A session with no credentials at all: the video host must never see the token."""
+        """A session with no credentials at all: the video and upload hosts see no token.
+
+        It does not trust the environment either: no ``.netrc`` entry, proxy variable or CA
+        bundle variable of the worker applies to these hosts. Redirects: see ``download``.
+        """
         import requests
 
-        return requests.Session()
+        from airflow_provider_bailian.download import MAX_REDIRECTS
+
+        session = requests.Session()
+        session.trust_env = False
+        session.max_redirects = MAX_REDIRECTS
+        return session
 
     def price_table(self, overrides: dict[str, Any] | None = None) -> PriceTable:
         """The price table for this connection's region, with connection and call overrides."""

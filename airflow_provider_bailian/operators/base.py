@@ -103,6 +103,8 @@ class BailianVideoGenerationOperator(BaseOperator):
     :param download_to: copy the video here when it is ready (templated path or URL of the
         file: local, ``file://`` or any object store Airflow knows); implies waiting, pushes
         ``video_path`` and, when the value is not templated, declares it as an asset outlet.
+    :param max_download_bytes: fail the download of a longer video, keeping nothing
+        (default: the connection extra ``max_download_bytes``, 4 GiB).
     :param prices: price overrides, ``{"currency": "USD", "wan2.6-t2v": {"720P": 0.1}}``.
     :param max_cost: refuse to submit when the estimate is above this amount (in the price
         table's currency); nothing is sent.
@@ -134,6 +136,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         max_cost: float | None = None,
         dry_run: bool = False,
         plan_fingerprint: str | None = None,
+        max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         declare_video_asset(download_to, kwargs)
@@ -149,6 +152,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         self.max_cost = max_cost
         self.dry_run = dry_run
         self.plan_fingerprint = plan_fingerprint
+        self.max_download_bytes = max_download_bytes
         self._waiting_on: str | None = None
         self._lineage: dict[str, Any] = {}
 
@@ -385,7 +389,11 @@ class BailianVideoGenerationOperator(BaseOperator):
         )
         if self.download_to:
             # The result already holds the signed URL: no second status query.
-            path = self.hook.download_video(url=result.video_url, destination=self.download_to)
+            path = self.hook.download_video(
+                url=result.video_url,
+                destination=self.download_to,
+                max_bytes=self.max_download_bytes,
+            )
             ti.xcom_push(key=XCOM_VIDEO_PATH, value=path)
             self._lineage["video_path"] = path
             record_asset_events(context, self.outlets, result, self.model)

@@ -29,6 +29,8 @@ class BailianDownloadVideoOperator(BaseOperator):
     :param bailian_task_id: the Bailian task id (templated).
     :param destination: local path, ``file://`` URL or object-storage URL (templated).
     :param bailian_conn_id: the ``bailian`` connection.
+    :param max_download_bytes: fail the download of a longer video, keeping nothing
+        (default: the connection extra ``max_download_bytes``, 4 GiB).
     """
 
     template_fields: Sequence[str] = ("bailian_task_id", "destination")
@@ -40,6 +42,7 @@ class BailianDownloadVideoOperator(BaseOperator):
         bailian_task_id: str,
         destination: str,
         bailian_conn_id: str = DEFAULT_CONN_ID,
+        max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         declare_video_asset(destination, kwargs)
@@ -47,6 +50,7 @@ class BailianDownloadVideoOperator(BaseOperator):
         self.bailian_task_id = bailian_task_id
         self.destination = destination
         self.bailian_conn_id = bailian_conn_id
+        self.max_download_bytes = max_download_bytes
 
     @cached_property
     def hook(self) -> BailianHook:
@@ -56,7 +60,11 @@ class BailianDownloadVideoOperator(BaseOperator):
 
     def execute(self, context: Any) -> str:
         result = self.hook.get_finished_task(self.bailian_task_id)
-        path = self.hook.download_video(url=result.video_url, destination=self.destination)
+        path = self.hook.download_video(
+            url=result.video_url,
+            destination=self.destination,
+            max_bytes=self.max_download_bytes,
+        )
         context["ti"].xcom_push(key=XCOM_VIDEO_PATH, value=path)
         record_asset_events(context, self.outlets, result, model=None)
         return path

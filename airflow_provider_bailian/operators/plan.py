@@ -32,11 +32,18 @@ class BailianPlanOperator(BaseOperator):
     ``{"items": [{"index", "model", "duration", "tier", "estimate", ...}], "total", "currency"}``
     and logs it as a table grouped by model and tier.
 
-    :param requests: the items (templated): a list of dicts, each the keyword arguments of one
-        generation (``prompt``, ``model``, ``size``, ``duration``, ...; ``mode`` picks the
-        kind of generation, ``text`` by default; a bare string is a prompt), or its JSON text
-        (e.g. a ``.json`` file).
-    :param defaults: merged under every item (templated).
+    :param requests: the items (templated): a list of dicts, each the request fields of one
+        generation (``prompt``, ``model``, ``size``, ``duration``, ``seed``, ...; ``mode``
+        picks the kind of generation, ``text`` by default; a bare string is a prompt), or its
+        JSON text (e.g. a ``.json`` file). Items are untrusted input (a run conf, ``params``,
+        an upstream XCom): any other key fails the plan, unless listed in ``item_keys``.
+    :param defaults: merged under every item (templated); set by the DAG author, so it may
+        carry any argument of the generation operator.
+    :param item_keys: generation-operator arguments beyond the request fields that items may
+        set, e.g. ``["download_to"]`` (not templated: only the DAG author decides). Spend,
+        account and delivery arguments (``prices``, ``max_cost``, ``bailian_conn_id``,
+        ``download_to``, ``dry_run``, ``reattach``, waiting) are refused in items otherwise.
+        An item's ``prices``, even when allowed, can raise its estimate, never lower it.
     :param max_total_cost: a total estimate above this fails the plan (no retry); nothing runs.
     :param approve_above: a total estimate above this waits for a person to approve the batch
         in the Airflow UI (Airflow 3.1+); a rejection or ``approval_timeout`` skips the batch.
@@ -62,9 +69,13 @@ class BailianPlanOperator(BaseOperator):
         approval_timeout: timedelta | float | None = None,
         prices: dict[str, Any] | None = None,
         bailian_conn_id: str = DEFAULT_CONN_ID,
+        item_keys: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if isinstance(item_keys, str):
+            raise TypeError(f"item_keys is a list of argument names, not {item_keys!r}")
+        self.item_keys = tuple(item_keys)
         self.requests = requests
         self.defaults = defaults
         self.max_total_cost = max_total_cost
@@ -92,6 +103,7 @@ class BailianPlanOperator(BaseOperator):
             defaults=self.defaults,
             conn_id=self.bailian_conn_id,
             price_table=price_table,
+            item_keys=self.item_keys,
         )
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
