@@ -121,7 +121,10 @@ def create_app() -> Any:
         key = videos.TaskKey(dag_id, run_id, task_id, map_index)
         missing = HTTPException(status.HTTP_404_NOT_FOUND, "No stored copy of this video")
         copy = videos.stored_copy(
-            key, videos.generation_xcoms(session, key), videos.gallery_roots()
+            key,
+            videos.generation_xcoms(session, key),
+            videos.gallery_roots(),
+            videos.rendered_fields(session, key),
         )
         if copy is None:
             raise missing
