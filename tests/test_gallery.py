@@ -672,6 +672,10 @@ def test_the_page_has_a_content_security_policy(api: str, admin: requests.Sessio
     assert ".style" not in requests.get(f"{api}/bailian/static/gallery.js", timeout=10).text
     listing = admin.get(f"{api}/bailian/api/videos", timeout=10)
     assert listing.headers["x-content-type-options"] == "nosniff"
+    # The same page under its static name, and every other answer, carries the policy too.
+    for path in ("static/index.html", "static/gallery.js", "api/nothing-here"):
+        resp = requests.get(f"{api}/bailian/{path}", timeout=10)
+        assert resp.headers["content-security-policy"] == policy, path
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Chromium")

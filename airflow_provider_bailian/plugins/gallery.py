@@ -67,6 +67,8 @@ def create_app() -> Any:
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # The page is also reachable as static/index.html: every answer has a policy.
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
     read_xcoms = [Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.XCOM))]
