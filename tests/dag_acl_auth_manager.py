@@ -12,7 +12,10 @@ from typing import Any
 from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
 #: username -> DAG ids that user may not read.
-DENIED: dict[str, set[str]] = {"outsider": {"bailian_g_private"}}
+DENIED: dict[str, set[str]] = {
+    "outsider": {"bailian_g_private"},
+    "writer": {"bailian_g_private"},
+}
 
 
 class DagAclAuthManager(SimpleAuthManager):

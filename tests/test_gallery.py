@@ -33,7 +33,7 @@ FILE = "bailian_gallery_dags.py"
 SAMPLE = (
     Path(__file__).resolve().parent.parent / "airflow_provider_bailian" / "emulator" / "sample.mp4"
 ).read_bytes()
-PASSWORDS = {"admin": "admin-pass", "outsider": "outsider-pass"}
+PASSWORDS = {"admin": "admin-pass", "outsider": "outsider-pass", "writer": "writer-pass"}
 GALLERY_DAGS = {"bailian_g_mapped", "bailian_g_private"}
 PLANTED = "bailian_g_planted"
 #: An object-storage root of the api-server (fsspec's in-memory store, shared with this process).
@@ -45,8 +45,15 @@ MEMORY_CONN_ROOT = "memory://gallery_store@bailian-gallery/by-conn/"
 @pytest.fixture(scope="module")
 def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the gallery DAGs once: a mapped run with one failed video, a kept copy, a private DAG."""
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
     from airflow_provider_bailian.emulator import BailianEmulator
 
+    # The in-memory store the planted DAG's tasks write their copies to (also with the
+    # connection of MEMORY_CONN_ROOT, as an administrator attaches a custom file system).
+    for conn_id in (None, "gallery_store"):
+        attach(protocol="memory", conn_id=conn_id, fs=MemoryFileSystem())
     video_dir = tmp_path_factory.mktemp("videos")
     with BailianEmulator(api_key=FAKE_KEY, task_seconds=0.3) as emu:
         env = {"AIRFLOW_CONN_BAILIAN_DAG": conn_json(emu.base_url)}
@@ -61,7 +68,13 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "keep": "success",
     }
     assert ti_states(private) == {"generate": "success"}
-    assert ti_states(planted) == {"generate": "success", "refused": "failed"}
+    assert ti_states(planted) == {
+        "generate": "success",
+        "refused": "failed",
+        "stored_local": "success",
+        "stored_memory": "success",
+        "stored_conn": "success",
+    }
     return {"mapped": mapped, "private": private, "planted": planted, "video_dir": video_dir}
 
 
@@ -134,7 +147,8 @@ def api(
     passwords.write_text(json.dumps(PASSWORDS))
     env = {
         "AIRFLOW__CORE__AUTH_MANAGER": "tests.dag_acl_auth_manager.DagAclAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,outsider:viewer",
+        # "writer" has the "user" role (it may write XComs) and may not read the private DAG.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,outsider:viewer,writer:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": "gallery-test-jwt-secret-" + "0123456789abcdef" * 4,
         # Comma and newline separated, as an administrator may write it.
@@ -184,6 +198,13 @@ def outsider(api: str) -> requests.Session:
     """Signed in the way the UI is: the JWT in the ``_token`` cookie, no header."""
     session = requests.Session()
     session.cookies.set("_token", _login(api, "outsider"), domain="127.0.0.1")
+    return session
+
+
+@pytest.fixture(scope="module")
+def writer(api: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {_login(api, 'writer')}"
     return session
 
 
@@ -453,47 +474,119 @@ def test_a_planted_location_outside_the_roots_is_not_served(
         ranged = _file(session, api, run, "generate", headers={"Range": "bytes=0-99"})
         assert ranged.status_code == 404
     tile = _tile(admin, api, run, "generate")
-    if case == "object_not_a_video":
-        # The listing does not read object stores (a request per tile); the page falls back
-        # to the signed URL when the file route answers 404.
-        assert tile["play"]["kind"] == "stored"
-    else:
-        assert tile["play"] == {"kind": "signed", "url": tile["video_url"]}
+    assert tile["play"] == {"kind": "signed", "url": tile["video_url"]}
+
+
+#: Where the planted DAG's tasks kept their copies (``video_dir`` is a root).
+KEPT = {
+    "stored_local": lambda d: f"{d}/planted.mp4",
+    "stored_memory": lambda d: MEMORY_ROOT + "planted.mp4",
+    "stored_conn": lambda d: "memory://gallery_store@bailian-gallery/by-conn/planted.mp4",
+}
 
 
 @pytest.mark.parametrize(
-    "location",
+    ("task_id", "spelling"),
     [
-        lambda f: str(f["root"] / "good.mp4"),
-        lambda f: f"file://{f['root']}/good.mp4",
-        lambda f: f"{f['root']}/./sub/../good.mp4",
-        lambda f: MEMORY_ROOT + "good.mp4",
-        lambda f: "memory://bailian-gallery/by-conn/good.mp4",  # read with the root's connection
-        lambda f: "memory://gallery_store@bailian-gallery/by-conn/good.mp4",  # the same one
+        ("stored_local", None),
+        ("stored_local", lambda d: f"file://{d}/planted.mp4"),
+        ("stored_local", lambda d: f"{d}/./sub/../planted.mp4"),
+        ("stored_memory", None),
+        ("stored_conn", lambda d: "memory://bailian-gallery/by-conn/planted.mp4"),
+        ("stored_conn", None),  # with the root's connection, as the task wrote it
     ],
     ids=["path", "file_url", "normalised", "object_store", "root_connection", "same_connection"],
 )
-def test_a_video_inside_a_root_is_served_to_readers_of_the_dag(
-    location: Any,
+def test_a_copy_the_task_kept_inside_a_root_is_served_to_readers_of_the_dag(
+    task_id: str,
+    spelling: Any,
     api: str,
     admin: requests.Session,
     outsider: requests.Session,
     generations: dict[str, Any],
-    files: dict[str, Path],
 ) -> None:
-    (files["root"] / "sub").mkdir(exist_ok=True)
+    """The task's own copy, also when an XCom writer respells its location."""
+    video_dir = generations["video_dir"]
+    (video_dir / "sub").mkdir(exist_ok=True)
     run = generations["planted"]
-    _plant(admin, api, run, "generate", location(files))
-    tile = _tile(admin, api, run, "generate")
+    kept = KEPT[task_id](video_dir)
+    _plant(admin, api, run, task_id, spelling(video_dir) if spelling else kept)
+    tile = _tile(admin, api, run, task_id)
     assert tile["play"]["kind"] == "stored"
     for session in (admin, outsider):  # both may read bailian_g_planted
         resp = session.get(f"{api}/bailian/{tile['play']['url']}", timeout=10)
         assert resp.status_code == 200
         assert resp.content == SAMPLE
         assert resp.headers["content-type"] == "video/mp4"
-        assert resp.headers["content-disposition"] == 'inline; filename="generate.mp4"'
+        assert resp.headers["content-disposition"] == f'inline; filename="{task_id}.mp4"'
         assert resp.headers["x-content-type-options"] == "nosniff"
         assert resp.headers["content-security-policy"].endswith("sandbox")
+    _plant(admin, api, run, task_id, kept)
+
+
+def _plant_key(
+    session: requests.Session, api: str, run: Any, task_id: str, key: str, value: Any
+) -> None:
+    url = _xcom_url(api, run.dag_id, run.run_id, task_id)
+    resp = session.patch(f"{url}/{key}", json={"value": value}, timeout=10)
+    if resp.status_code == 404:
+        resp = session.post(url, json={"key": key, "value": value}, timeout=10)
+    assert resp.status_code in (200, 201), resp.text
+
+
+def test_an_xcom_writer_cannot_borrow_the_copy_of_a_dag_they_may_not_read(
+    api: str,
+    admin: requests.Session,
+    outsider: requests.Session,
+    writer: requests.Session,
+    generations: dict[str, Any],
+) -> None:
+    """A "user" may write XComs on the planted DAG but not read the private one: naming the
+    private DAG's copy (inside a root, a real MP4) on a generation of the planted DAG, even
+    with a forged Bailian result on a task that has none, serves nothing."""
+    private_copy = f"{generations['video_dir']}/private.mp4"
+    assert _file(admin, api, generations["private"], "generate").content == SAMPLE
+    assert _file(writer, api, generations["private"], "generate").status_code == 403
+    run = generations["planted"]
+    forged = {"task_id": "forged-1", "status": "SUCCEEDED", "video_url": "http://x/v.mp4"}
+    _plant_key(writer, api, run, "refused", "task_id", "forged-1")
+    _plant_key(writer, api, run, "refused", "result", forged)
+    _plant_key(writer, api, run, "refused", "video_url", "http://x/v.mp4")
+    try:
+        for task_id in ("generate", "stored_local", "refused"):
+            _plant_key(writer, api, run, task_id, "video_path", private_copy)
+            for session in (writer, outsider, admin):
+                resp = _file(session, api, run, task_id)
+                assert resp.status_code == 404, (task_id, resp.status_code)
+                assert SAMPLE[:64] not in resp.content
+            assert _tile(writer, api, run, task_id)["play"]["kind"] != "stored"
+    finally:
+        _plant(admin, api, run, "stored_local", KEPT["stored_local"](generations["video_dir"]))
+        for key in ("task_id", "result", "video_url"):  # "refused" is a failure again
+            _plant_key(admin, api, run, "refused", key, None)
+
+
+def test_a_kept_copy_that_is_no_video_is_not_served(
+    api: str, admin: requests.Session, generations: dict[str, Any]
+) -> None:
+    """The task's own file, replaced on disk: text is refused; bytes that start like an MP4
+    go out as a video the browser will not sniff or run."""
+    run = generations["planted"]
+    copy = Path(KEPT["stored_local"](generations["video_dir"]))
+    try:
+        copy.write_text("root:x:0:0:not a video\n")
+        assert _file(admin, api, run, "stored_local").status_code == 404
+        copy.write_bytes(b"\x00\x00\x00\x18ftypisom<html><script>alert(1)</script></html>")
+        resp = _file(admin, api, run, "stored_local")
+        assert resp.status_code == 200
+        assert resp.headers["content-type"] == "video/mp4"
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert (
+            resp.headers["content-security-policy"]
+            == "default-src 'none'; media-src 'self'; sandbox"
+        )
+    finally:
+        copy.write_bytes(SAMPLE)
 
 
 def test_only_a_provider_generation_with_a_result_is_served(
@@ -514,8 +607,7 @@ def test_a_video_of_a_dag_the_user_may_not_read_is_refused(
     files: dict[str, Path],
 ) -> None:
     run = generations["private"]
-    _plant(admin, api, run, "generate", str(files["root"] / "good.mp4"))
-    assert _file(admin, api, run, "generate").content == SAMPLE
+    assert _file(admin, api, run, "generate").content == SAMPLE  # its own kept copy
     resp = _file(outsider, api, run, "generate")
     assert resp.status_code == 403
     assert SAMPLE[:64] not in resp.content
@@ -580,6 +672,10 @@ def test_the_page_has_a_content_security_policy(api: str, admin: requests.Sessio
     assert ".style" not in requests.get(f"{api}/bailian/static/gallery.js", timeout=10).text
     listing = admin.get(f"{api}/bailian/api/videos", timeout=10)
     assert listing.headers["x-content-type-options"] == "nosniff"
+    # The same page under its static name, and every other answer, carries the policy too.
+    for path in ("static/index.html", "static/gallery.js", "api/nothing-here"):
+        resp = requests.get(f"{api}/bailian/{path}", timeout=10)
+        assert resp.headers["content-security-policy"] == policy, path
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Chromium")

@@ -67,6 +67,8 @@ def create_app() -> Any:
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # The page is also reachable as static/index.html: every answer has a policy.
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
     read_xcoms = [Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.XCOM))]
@@ -121,7 +123,10 @@ def create_app() -> Any:
         key = videos.TaskKey(dag_id, run_id, task_id, map_index)
         missing = HTTPException(status.HTTP_404_NOT_FOUND, "No stored copy of this video")
         copy = videos.stored_copy(
-            key, videos.generation_xcoms(session, key), videos.gallery_roots()
+            key,
+            videos.generation_xcoms(session, key),
+            videos.gallery_roots(),
+            videos.rendered_fields(session, key),
         )
         if copy is None:
             raise missing

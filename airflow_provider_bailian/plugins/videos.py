@@ -12,8 +12,10 @@ instances with the total count, the XComs of those task instances, their rendere
 
 A stored copy (``video_path``) is any string an XCom writer chose, so the api-server reads it
 only when it lies inside ``[bailian] gallery_roots`` (``storage_roots``), the task instance
-carries the provider's own result, and the bytes start like an MP4/MOV; otherwise the tile
-plays the signed URL and the reason is logged once.
+carries the provider's own result, the location is the one the task itself rendered for
+``download_to`` (Airflow's rendered fields, written by the worker only: an XCom writer cannot
+name another DAG's copy), and the bytes start like an MP4/MOV; otherwise the tile plays the
+signed URL and the reason is logged once.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ KEY_RESULT = "result"
 KEY_USAGE = "usage"
 KEY_COST = "cost"
 KEY_VIDEO_PATH = "video_path"
+#: The operators' template field the stored copy was written to (``operators/base.py``).
+FIELD_DOWNLOAD_TO = "download_to"
 XCOM_KEYS = (KEY_TASK_ID, KEY_VIDEO_URL, KEY_RESULT, KEY_USAGE, KEY_COST, KEY_VIDEO_PATH)
 FINAL_STATES = ("success", "failed")
 MAX_LIMIT = 200
@@ -324,7 +328,8 @@ def describe(
         "end_date": end_date.isoformat() if end_date else None,
         "ti_url": ti_url(key),
     }
-    item["play"] = play_source(item, stored=stored_copy(key, xcoms, roots) is not None)
+    stored = stored_copy(key, xcoms, roots, rendered) is not None
+    item["play"] = play_source(item, stored=stored)
     return item
 
 
@@ -382,11 +387,16 @@ def looks_like_video(head: bytes) -> bool:
 
 
 def stored_copy(
-    key: TaskKey, xcoms: dict[str, Any], roots: Collection[storage_roots.Root]
+    key: TaskKey,
+    xcoms: dict[str, Any],
+    roots: Collection[storage_roots.Root],
+    rendered: dict[str, Any] | None = None,
 ) -> storage_roots.Allowed | None:
     """Where the api-server may read this generation's stored copy, or ``None`` (why: logged
-    once). A local copy is checked down to its first bytes; an object-store copy by its URL
-    here and by its bytes when the file route opens it (``open_stored``)."""
+    once). ``rendered``: the task instance's rendered template fields, whose ``download_to``
+    must name the same location. A local copy is checked down to its first bytes; an
+    object-store copy by its URL here and by its bytes when the file route opens it
+    (``open_stored``)."""
     location = _text(xcoms.get(KEY_VIDEO_PATH))
     if location is None:
         return None
@@ -401,6 +411,11 @@ def stored_copy(
         allowed = storage_roots.resolve(location, roots)
         if not is_generation(xcoms):
             raise storage_roots.NotAllowed("the task instance has no SUCCEEDED Bailian result")
+        if not _rendered_here(allowed, (rendered or {}).get(FIELD_DOWNLOAD_TO), roots):
+            raise storage_roots.NotAllowed(
+                "it is not where the task instance's rendered download_to wrote its copy "
+                "(Airflow keeps rendered fields for the newest runs only)"
+            )
         if allowed.local:
             _check_local_video(allowed.location)
         elif not _known_store(location):
@@ -409,6 +424,18 @@ def stored_copy(
         _refused(key, location, str(exc))
         return None
     return allowed
+
+
+def _rendered_here(
+    allowed: storage_roots.Allowed, download_to: Any, roots: Collection[storage_roots.Root]
+) -> bool:
+    """Does the task's own rendered ``download_to`` resolve to the same location?"""
+    if not isinstance(download_to, str):
+        return False
+    try:
+        return storage_roots.resolve(download_to, roots) == allowed
+    except storage_roots.NotAllowed:
+        return False
 
 
 def _refused(key: TaskKey, location: str, reason: str) -> None:
@@ -496,3 +523,8 @@ def generation_xcoms(session: Session, key: TaskKey) -> dict[str, Any]:
         )
     ).all()
     return {row.key: XComModel.deserialize_value(row) for row in rows}
+
+
+def rendered_fields(session: Session, key: TaskKey) -> dict[str, Any]:
+    """The rendered template fields of one task instance (empty once Airflow dropped them)."""
+    return _rendered_fields_of(session, [key]).get(key, {})

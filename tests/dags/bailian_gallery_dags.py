@@ -55,6 +55,7 @@ with DAG("bailian_g_private", schedule=None, start_date=START, catchup=False) as
         wait_for_completion=True,
         deferrable=False,
         poll_interval=0.2,
+        download_to=f"{VIDEO_DIR}/private.mp4",
     )
 
 with DAG("bailian_g_planted", schedule=None, start_date=START, catchup=False) as planted:
@@ -82,3 +83,21 @@ with DAG("bailian_g_planted", schedule=None, start_date=START, catchup=False) as
         deferrable=False,
         poll_interval=0.2,
     )
+    # Generations that keep a copy inside the roots (a folder, a prefix, a prefix read with
+    # a connection): the only copies the gallery serves are the ones these tasks wrote.
+    for task_id, destination in {
+        "stored_local": f"{VIDEO_DIR}/planted.mp4",
+        "stored_memory": "memory://bailian-gallery/videos/planted.mp4",
+        "stored_conn": "memory://gallery_store@bailian-gallery/by-conn/planted.mp4",
+    }.items():
+        BailianText2VideoOperator(
+            task_id=task_id,
+            bailian_conn_id="bailian_dag",
+            model="wan2.6-t2v",
+            prompt=f"A video kept by {task_id}.",
+            size="1280*720",
+            duration=5,
+            deferrable=False,
+            poll_interval=0.2,
+            download_to=destination,
+        )
