@@ -112,6 +112,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_bailian.operators.text2video",
                     "airflow_provider_bailian.operators.image2video",
                     "airflow_provider_bailian.operators.reference2video",
+                    "airflow_provider_bailian.operators.video_edit",
+                    "airflow_provider_bailian.operators.speech2video",
                     "airflow_provider_bailian.operators.download",
                     "airflow_provider_bailian.operators.plan",
                 ],
