@@ -1,7 +1,9 @@
 """A local Bailian/DashScope video generation service for tests and offline DAG runs.
 
 Text-to-video, image-to-video, first-and-last-frame and reference-to-video in both API
-styles, with the temporary-file upload; ``images`` makes small real test images.
+styles, the media protocol (wan3.0, wan2.7 references and editing, HappyHorse) and speech to
+video, with the temporary-file upload; ``images`` and ``mediafiles`` make small real test
+images, videos, audio files and PDFs.
 
 Standard library only and free of Airflow imports, so tests and the pytest plugin can
 import it cheaply::

@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any
 
+from airflow_provider_bailian.emulator.catalog import MODEL_CONCURRENCY
 from airflow_provider_bailian.emulator.server import (
     FAULT_KINDS,
     FAULT_ROUTES,
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--submit-rps", type=float, default=None)
     parser.add_argument("--query-rps", type=float, default=None)
     parser.add_argument("--max-concurrent", type=int, default=None)
+    parser.add_argument(
+        "--model-concurrency",
+        action="append",
+        default=None,
+        metavar="MODEL=N",
+        help="tasks of MODEL running at once (default: wan2.2-s2v=1); 'none' lifts them all",
+    )
     parser.add_argument("--url-ttl", type=float, default=86400)
     parser.add_argument("--video-bytes", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
@@ -50,6 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
     return parser
+
+
+def _model_concurrency(values: list[str] | None) -> dict[str, int] | None:
+    """``MODEL=N`` options as a dict; none given: the documented limits; ``none``: no limit."""
+    if values is None:
+        return dict(MODEL_CONCURRENCY)
+    limits: dict[str, int] = {}
+    for value in values:
+        if value.lower() == "none":
+            continue
+        model, sep, count = value.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise ValueError(f"--model-concurrency {value!r}: expected MODEL=N")
+        limits[model.strip()] = int(count)
+    return limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         "video_host": args.video_host,
     }
     try:
+        options["model_concurrency"] = _model_concurrency(args.model_concurrency)
         emulator = BailianEmulator(**options)
         for spec in args.fault:
             route, kind, times, opts = parse_fault_spec(spec)

@@ -141,20 +141,22 @@ def _i2v(
     }
 
 
+_WAN27_I2V = _i2v(
+    {"720P": _W27_720P, "1080P": _W27_1080P},
+    "1080P",
+    tuple(range(2, 16)),
+    5000,
+    new_usage=True,
+    shape="media",
+    image=_IMAGE_WAN27,
+)
 _WAN21_I2V_TURBO = _i2v({**_T480, **_T720}, "720P", (3, 4, 5), 800)
 _WAN21_I2V_PLUS = _i2v(_T720, "720P", (5,), 800)
 
 #: Image-to-video from a first frame, on the usual endpoint (``img_url``, or ``media``).
 I2V_MODELS: dict[str, dict[str, Any]] = {
-    "wan2.7-i2v": _i2v(
-        {"720P": _W27_720P, "1080P": _W27_1080P},
-        "1080P",
-        tuple(range(2, 16)),
-        5000,
-        new_usage=True,
-        shape="media",
-        image=_IMAGE_WAN27,
-    ),
+    "wan2.7-i2v": _WAN27_I2V,
+    "wan2.7-i2v-2026-04-25": _WAN27_I2V,
     "wan2.6-i2v-flash": _i2v(
         {**_T720, **_T1080},
         "1080P",
@@ -216,11 +218,188 @@ R2V_MODELS: dict[str, dict[str, Any]] = {
 GATEWAY_I2V_MODELS = tuple(name for name, m in I2V_MODELS.items() if m["shape"] == "img_url")
 
 
+# --------------------------------------------------------------------------------------
+# The media protocol (wan3.0, wan2.7 references and editing, HappyHorse): one body shape,
+# ``input.media`` typed items. A row says which types the model takes and how many
+# ("types": type -> most, "required": type -> fewest), which may not come together
+# ("exclusive": pairs of type groups; none of one group beside any of the other), the
+# totals of reference seconds, and the parameters it accepts. Where sources disagree the
+# emulator takes the wider value (wan2.7-videoedit's reference images: 3 or 5).
+# --------------------------------------------------------------------------------------
+
+#: The media types and what each carries: an image, a video, an audio file, a PDF, a page.
+MEDIA_KINDS = {
+    "first_frame": "image",
+    "last_frame": "image",
+    "reference_image": "image",
+    "first_clip": "video",
+    "reference_video": "video",
+    "video": "video",
+    "driving_audio": "audio",
+    "reference_audio": "audio",
+    "file": "file",
+    "link": "link",
+}
+#: Limits of the non-image inputs (not all published: these are the emulator's own).
+FILE_LIMITS = {
+    "video": {"max_bytes": 100 * _MB},
+    "audio": {"max_bytes": 15 * _MB},
+    "file": {"max_bytes": 50 * _MB},
+}
+#: A video input whose length the emulator cannot read (an http(s) URL) counts as this.
+UNSEEN_VIDEO_SECONDS = 5
+# The sizes of the media models' tiers (wan2.7's, with 480P's); other ratios are computed.
+_MEDIA_SIZES = {"480P": _SIZES_480P, "720P": _W27_720P, "1080P": _W27_1080P}
+_RATIOS_HH = (*RATIOS, "4:5", "5:4", "21:9", "9:21")
+_FRAMES = ("first_frame", "last_frame", "first_clip")
+_REFERENCES = ("reference_image", "reference_video", "reference_audio", "file", "link", "video")
+
+
+def _media(
+    types: dict[str, int],
+    params: tuple[str, ...],
+    *,
+    tiers: tuple[str, ...] = ("720P", "1080P"),
+    ratios: tuple[str, ...] = (),
+    durations: tuple[int, ...] = tuple(range(2, 16)),
+    required: dict[str, int] | None = None,
+    exclusive: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (),
+    max_items: int | None = None,
+    voices: bool = False,
+    totals: dict[str, int] | None = None,
+    prompt_max: int = 5000,
+    negative_prompt: bool = True,
+    billed_input: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "types": types,
+        "required": required or {},
+        "exclusive": exclusive,
+        "max_items": max_items,
+        "voices": voices,  # items may carry reference_voice (an audio URL)
+        "totals": totals or {},  # type -> most seconds in all
+        "params": ("seed", "watermark", *params),
+        "tiers": {tier: _MEDIA_SIZES[tier] for tier in tiers},
+        "default_resolution": "1080P",
+        "ratios": ratios,
+        "durations": durations,
+        "prompt_max": prompt_max,
+        "negative_prompt": negative_prompt,
+        "image": _IMAGE_WAN27,
+        # Input seconds billed besides the output: "video" (an edit's input) or "reference".
+        "billed_input": billed_input,
+        "new_usage": True,
+    }
+
+
+_WAN30 = _media(
+    {
+        "first_frame": 1,
+        "last_frame": 1,
+        "reference_image": 10,
+        "reference_video": 5,
+        "reference_audio": 5,
+        "file": 1,
+        "link": 1,
+        # Editing and continuation through the same model are reported, not documented.
+        "video": 1,
+        "first_clip": 1,
+    },
+    ("resolution", "ratio", "duration", "audio", "enable_thinking"),
+    tiers=("480P", "720P", "1080P"),
+    ratios=("adaptive", *RATIOS),
+    durations=(-1, *range(2, 31)),
+    exclusive=((_FRAMES, _REFERENCES), (("file",), ("link",)), (("video",), ("first_clip",))),
+    totals={"reference_video": 15, "reference_audio": 15},
+    prompt_max=20000,
+    negative_prompt=False,
+    billed_input="video",
+)
+_WAN27_R2V = _media(
+    {"reference_image": 5, "reference_video": 5},
+    ("resolution", "ratio", "duration", "prompt_extend"),
+    ratios=RATIOS,
+    durations=tuple(range(2, 11)),
+    required={"reference_image|reference_video": 1},
+    max_items=5,
+    voices=True,
+    billed_input="reference",
+)
+_HH_T2V = _media(
+    {},
+    ("resolution", "ratio", "duration", "audio", "prompt_extend"),
+    ratios=_RATIOS_HH,
+    durations=tuple(range(3, 16)),
+)
+_HH_I2V = _media(
+    {"first_frame": 1},
+    ("resolution", "duration", "audio", "prompt_extend"),
+    durations=tuple(range(3, 16)),
+    required={"first_frame": 1},
+)
+_HH_R2V = _media(
+    {"reference_image": 9},
+    ("resolution", "ratio", "duration", "audio", "prompt_extend"),
+    ratios=_RATIOS_HH,
+    durations=tuple(range(3, 16)),
+    required={"reference_image": 1},
+)
+
+#: Models of the media protocol, on the usual video-synthesis endpoint.
+MEDIA_MODELS: dict[str, dict[str, Any]] = {
+    "wan3.0-video": _WAN30,
+    "wan3.0-video-prime": _WAN30,
+    "wan2.7-r2v": _WAN27_R2V,
+    "wan2.7-r2v-2026-06-12": _WAN27_R2V,
+    # duration 0 follows the input video (reported, not confirmed); so does no duration.
+    "wan2.7-videoedit": _media(
+        {"video": 1, "reference_image": 5},
+        ("resolution", "duration", "audio_setting", "prompt_extend"),
+        durations=(0, *range(2, 11)),
+        required={"video": 1},
+        billed_input="video",
+    ),
+    "happyhorse-1.0-t2v": _HH_T2V,
+    "happyhorse-1.1-t2v": _HH_T2V,
+    "happyhorse-1.0-i2v": _HH_I2V,
+    "happyhorse-1.1-i2v": _HH_I2V,
+    "happyhorse-1.0-r2v": _HH_R2V,
+    "happyhorse-1.1-r2v": _HH_R2V,
+    "happyhorse-1.0-video-edit": _media(
+        {"video": 1, "reference_image": 5},
+        ("resolution", "audio_setting", "prompt_extend"),
+        durations=(),
+        required={"video": 1},
+        billed_input="video",
+    ),
+}
+
+#: Speech to video (a talking portrait), on ``/api/v1/services/aigc/image2video/video-synthesis``:
+#: ``input.image_url`` + ``input.audio_url`` (wav/mp3, under 15 MB and 20 s).
+S2V_MODELS: dict[str, dict[str, Any]] = {
+    "wan2.2-s2v": {
+        "tiers": {**_T480, **_T720},
+        "default_resolution": "480P",
+        "image": _IMAGE_WAN27,
+        "max_audio_bytes": 15 * _MB,
+        "max_audio_seconds": 20,
+        "new_usage": True,
+        "prompt_max": 0,
+    },
+}
+
+#: Tasks running at once per model, where the service documents a limit lower than the
+#: account's (the emulator's default ``model_concurrency``).
+MODEL_CONCURRENCY: dict[str, int] = {"wan2.2-s2v": 1}
+
+
 def upload_limit_mb(model_name: str) -> int:
     """``max_file_size_mb`` of a temporary-file policy: the model's largest input."""
     if model_name in R2V_MODELS:
         return R2V_MODELS[model_name]["max_video_bytes"] // _MB
+    if model_name in S2V_MODELS:
+        return S2V_MODELS[model_name]["max_audio_bytes"] // _MB
     model = I2V_MODELS.get(model_name) or KF2V_MODELS.get(model_name)
-    if model is not None:
+    if model is not None and model["shape"] != "media":
         return model["image"]["max_bytes"] // _MB
     return 100

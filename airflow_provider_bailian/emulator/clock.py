@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -98,8 +98,8 @@ class Task:
             "scheduled_time": None if self.start is None else self.start + self.pending,
             "end_time": None,
             "canceled_time": self.canceled_at,
-            "failure_code": self.failure[0] if self.failure else None,
-            "failure_message": self.failure[1] if self.failure else None,
+            "failure_code": (self.failure[0] or None) if self.failure else None,
+            "failure_message": (self.failure[1] or None) if self.failure else None,
             "video_url": None,
         }
         if status in ("SUCCEEDED", "FAILED"):
@@ -150,7 +150,11 @@ class Task:
                 }
         elif status == "FAILED":
             assert self.failure is not None
-            out["code"], out["message"] = self.failure
+            code, message = self.failure  # either may be empty: the service gave no reason
+            if code:
+                out["code"] = code
+            if message:
+                out["message"] = message
         return payload
 
     def list_row(self, now: float) -> dict[str, Any]:
@@ -174,30 +178,58 @@ class Task:
         return row
 
 
-def schedule(tasks: Iterable[Task], now: float, limit: int | None) -> None:
-    """Give queued tasks the start time they had, given the concurrency limit."""
+def schedule(
+    tasks: Iterable[Task],
+    now: float,
+    limit: int | None,
+    model_limits: Mapping[str, int] | None = None,
+) -> None:
+    """Give queued tasks the start time they had, given the concurrency limits: ``limit``
+    tasks of the account at once (first in, first out), and ``model_limits`` of one model.
+
+    A task waiting for its model's slot lets later tasks of other models start; it never
+    starts before a task already started (so the account's count stays exact)."""
     tasks = list(tasks)
     queued = [t for t in tasks if t.start is None and t.canceled_at is None]
     if not queued:
         return
-    if not limit:
-        for task in queued:
-            task.start = task.created
-        return
-    slots = [(t.start, t.slot_end()) for t in tasks if t.start is not None]
-    last_start = max((s for s, _ in slots), default=0.0)
+    model_limits = model_limits or {}
+    limit = limit or 0
+    slots = [(t.start, t.slot_end(), t.model) for t in tasks if t.start is not None]
+    last_start = max((s for s, _, _ in slots), default=0.0)
+    waiting: set[str] = set()  # models whose first queued task must wait: FIFO per model
     for task in queued:
-        candidate = max(task.created, last_start)
+        cap = model_limits.get(task.model)
+        if not limit and cap is None:
+            task.start = task.created
+            continue
+        if task.model in waiting:
+            continue
+        floor = last_start if limit else 0.0
+        if cap is not None:
+            floor = max(floor, max((s for s, _, m in slots if m == task.model), default=0.0))
+        candidate = max(task.created, floor)
         while True:
-            busy = [end for start, end in slots if start <= candidate < end]
-            if len(busy) < limit:
+            busy = [end for start, end, _ in slots if start <= candidate < end]
+            mine = [end for start, end, m in slots if m == task.model and start <= candidate < end]
+            over_all = 0 < limit <= len(busy)
+            over_mine = cap is not None and len(mine) >= cap
+            if not over_all and not over_mine:
                 break
-            candidate = min(busy)
+            candidate = min((busy if over_all else []) + (mine if over_mine else []))
         if candidate > now:
-            break
+            if over_all_at(slots, now, limit):
+                break
+            waiting.add(task.model)
+            continue
         task.start = candidate
-        slots.append((candidate, task.slot_end()))
-        last_start = candidate
+        slots.append((candidate, task.slot_end(), task.model))
+        last_start = max(last_start, candidate)
+
+
+def over_all_at(slots: list[tuple[float, float, str]], now: float, limit: int) -> bool:
+    """Whether the account's limit is reached at ``now``: then nothing queued may start."""
+    return 0 < limit <= sum(1 for s, e, _ in slots if s <= now < e)
 
 
 class RateWindows:

@@ -2,7 +2,11 @@
 
 A fault targets a route (see :data:`FAULT_ROUTES`) and is consumed first-in first-out;
 ``fault_rate`` adds random faults on queries. A prompt carrying ``[fail]`` or
-``[fail:Code]`` makes its task end FAILED with that code, as the service reports it.
+``[fail:Code]`` makes its task end FAILED with that code, as the service reports it;
+``[fail:]`` makes it end FAILED with no code and no message at all, as wan3.0 tasks have
+been seen to. ``[reject]`` (``[reject:Code]``) fails the submission itself with the
+content check's 400 ``DataInspectionFailed`` (or that code). Bodies without a prompt (speech
+to video) get the same through the ``submit`` faults ``fail_task`` and ``inspection``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ FAULT_KINDS: dict[str, tuple[str, ...]] = {
     "slow": ("seconds",),
     "truncate": ("bytes",),
     "error": ("status", "code", "message"),
+    # The submission is refused by the content check (400 DataInspectionFailed).
+    "inspection": ("code", "message"),
+    # The submission succeeds; its task ends FAILED (after ``seconds``) with this code and
+    # message, or with none at all when neither is given.
+    "fail_task": ("code", "message", "seconds"),
 }
+# Kinds that change the task a submission makes rather than the answer.
+TASK_KINDS = ("fail_task",)
 # Kinds that let the request run and then spoil (or delay) its answer.
 _AFTER_KINDS = ("500_created", "drop_created", "truncate")
 
@@ -46,8 +57,17 @@ FAILURE_MESSAGES = {
     "ModelServingError": "Model serving error, please try again later.",
     "InvalidURL": "The audio url can not be downloaded.",
     "InvalidParameter": "The request parameters are invalid.",
+    "InternalError.Algo.DataInspectionFailed": "Output data may contain inappropriate content.",
 }
-_FAIL_MARKER = re.compile(r"\[fail(?::([A-Za-z0-9_.\-]+))?\]")
+#: The content check's answers to a submission, by code.
+REFUSAL_MESSAGES = {
+    "DataInspectionFailed": "Input data may contain inappropriate content.",
+    "InvalidParameter.DataInspection": "Input data may contain inappropriate content.",
+    "InternalError.Algo.DataInspectionFailed": "Input data may contain inappropriate content.",
+    "Arrearage": "Access denied, please make sure your account is in good standing.",
+}
+_FAIL_MARKER = re.compile(r"\[fail(:([A-Za-z0-9_.\-]*))?\]")
+_REJECT_MARKER = re.compile(r"\[reject(?::([A-Za-z0-9_.\-]+))?\]")
 
 THROTTLE_MESSAGES = {
     "Throttling": "Requests throttling triggered.",
@@ -119,6 +139,8 @@ def check_fault(route: str, kind: str, times: int, opts: Mapping[str, Any]) -> N
     for key in ("status",):
         if key in opts and (not is_int(opts[key]) or not 100 <= opts[key] <= 599):
             raise ValueError(f"fault option {key} must be an HTTP status, got {opts[key]!r}")
+    if kind in (*TASK_KINDS, "inspection") and route != "submit":
+        raise ValueError(f"fault kind {kind!r} applies to the submit route only, not {route!r}")
     for key in ("seconds", "retry_after"):
         if key in opts and (not isinstance(opts[key], (int, float)) or opts[key] < 0):
             raise ValueError(f"fault option {key} must be a number >= 0, got {opts[key]!r}")
@@ -217,6 +239,10 @@ def fault_reply(fault: Fault) -> Reply:
         return Reply(status=int(opts.get("status", 502)), content_type=None)
     if kind == "drop":
         return Reply(status=0, drop=True)
+    if kind == "inspection":
+        code = str(opts.get("code", "DataInspectionFailed"))
+        message = REFUSAL_MESSAGES.get(code, REFUSAL_MESSAGES["DataInspectionFailed"])
+        return error_reply(400, code, str(opts.get("message", message)))
     if kind == "error":
         return error_reply(
             int(opts.get("status", 400)),
@@ -237,9 +263,28 @@ def throttled_reply() -> Reply:
 
 
 def prompt_failure(prompt: str) -> tuple[str, str] | None:
-    """The (code, message) a ``[fail:Code]`` marker in a prompt asks for, if any."""
+    """The (code, message) a ``[fail:Code]`` marker in a prompt asks for, if any;
+    ``("", "")`` for ``[fail:]``: a failure the service gives no reason for."""
     marker = _FAIL_MARKER.search(prompt)
     if not marker:
         return None
-    code = marker.group(1) or "InternalError"
+    if marker.group(1) is not None and not marker.group(2):
+        return "", ""
+    code = marker.group(2) or "InternalError"
     return code, FAILURE_MESSAGES.get(code, f"The task failed with {code}.")
+
+
+def task_failure(fault: Fault) -> tuple[str, str]:
+    """The (code, message) a ``fail_task`` fault gives its task; empty: no reason given."""
+    code = str(fault.opts.get("code", ""))
+    default = FAILURE_MESSAGES.get(code, f"The task failed with {code}.") if code else ""
+    return code, str(fault.opts.get("message", default))
+
+
+def prompt_refusal(prompt: str) -> tuple[int, str, str] | None:
+    """(status, code, message) of the 400 a ``[reject:Code]`` marker asks for, if any."""
+    marker = _REJECT_MARKER.search(prompt)
+    if not marker:
+        return None
+    code = marker.group(1) or "DataInspectionFailed"
+    return 400, code, REFUSAL_MESSAGES.get(code, f"The request was refused with {code}.")

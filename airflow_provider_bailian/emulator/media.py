@@ -23,8 +23,6 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.parser import BytesParser
-from email.policy import HTTP
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -212,21 +210,52 @@ class Upload:
 
 
 def parse_form(content_type: str, body: bytes) -> dict[str, tuple[bytes, str | None]] | None:
-    """A ``multipart/form-data`` body as name -> (bytes, file name); None if not one."""
+    """A ``multipart/form-data`` body as name -> (bytes, file name); None if not one.
+
+    Split on the boundary directly (a part's bytes are sliced once): a 50 MB video goes
+    through in a fraction of a second, where a generic MIME parser takes seconds."""
     if not content_type.lower().startswith("multipart/form-data"):
         return None
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    message = BytesParser(policy=HTTP).parsebytes(head + body)
-    if not message.is_multipart():
+    params = _header_params(content_type)
+    boundary = params.get("boundary")
+    if not boundary:
         return None
+    delimiter = b"--" + boundary.encode("latin-1")
     fields: dict[str, tuple[bytes, str | None]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        fields[name] = (payload if isinstance(payload, bytes) else b"", part.get_filename())
+    pos = body.find(delimiter)
+    if pos < 0:
+        return None
+    while True:
+        pos += len(delimiter)
+        if body[pos : pos + 2] == b"--":  # the closing delimiter
+            break
+        head_end = body.find(b"\r\n\r\n", pos)
+        end = body.find(b"\r\n" + delimiter, head_end)
+        if head_end < 0 or end < 0:
+            break
+        headers = body[pos:head_end].decode("utf-8", "replace").split("\r\n")
+        disposition = next(
+            (h.split(":", 1)[1] for h in headers if h.lower().startswith("content-disposition:")),
+            "",
+        )
+        part = _header_params(disposition)
+        if "name" in part:
+            fields[part["name"]] = (body[head_end + 4 : end], part.get("filename"))
+        pos = end + 2
     return fields
+
+
+def _header_params(value: str) -> dict[str, str]:
+    """``key=value`` parameters of a header (``boundary``, ``name``, ``filename``)."""
+    out: dict[str, str] = {}
+    for item in value.split(";")[1:]:
+        key, sep, raw = item.strip().partition("=")
+        if sep:
+            raw = raw.strip()
+            if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+                raw = raw[1:-1].replace('\\"', '"')
+            out[key.strip().lower()] = raw
+    return out
 
 
 class UploadStore:

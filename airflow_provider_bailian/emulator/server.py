@@ -8,8 +8,9 @@ that importing it costs nothing and it runs wherever Python runs.
 This module holds :class:`BailianEmulator`: its options, state, and the routes. Each
 concern lives in a module of its own: :mod:`.handler` (HTTP plumbing), :mod:`.replies`
 (reply and error shapes), :mod:`.clock` (tasks, timing, queue, rate windows),
-:mod:`.catalog` (the service's model tables), :mod:`.validation` (request checks per
-mode), :mod:`.faults` (fault injection) and :mod:`.media` (video serving, signed URLs).
+:mod:`.catalog` (the service's model tables), :mod:`.modes`, :mod:`.validation` and
+:mod:`.media_validation` (request checks per mode), :mod:`.faults` (fault injection) and
+:mod:`.media` (video serving, signed URLs, uploads).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import math
 import random
 import secrets
 import socket
@@ -28,14 +28,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_bailian.emulator.catalog import MODELS, upload_limit_mb
-from airflow_provider_bailian.emulator.clock import (
-    STATUSES,
-    RateWindows,
-    Task,
-    parse_list_time,
-    schedule,
-)
+from airflow_provider_bailian.emulator.catalog import MODEL_CONCURRENCY, MODELS, upload_limit_mb
+from airflow_provider_bailian.emulator.clock import RateWindows, Task, schedule
 from airflow_provider_bailian.emulator.control import control
 from airflow_provider_bailian.emulator.faults import (
     FAILURE_MESSAGES,
@@ -44,6 +38,7 @@ from airflow_provider_bailian.emulator.faults import (
     FaultQueue,
     inject,
     parse_fault_spec,
+    task_failure,
     throttled_reply,
 )
 from airflow_provider_bailian.emulator.handler import (
@@ -55,7 +50,8 @@ from airflow_provider_bailian.emulator.images import IMAGE_FORMATS, image_info
 from airflow_provider_bailian.emulator.listing import (
     LIST_OPTIONS,
     check_list_option,
-    check_page_size,
+    check_model_concurrency,
+    list_payload,
     other_app_task,
 )
 from airflow_provider_bailian.emulator.media import (
@@ -65,6 +61,8 @@ from airflow_provider_bailian.emulator.media import (
     video_reply,
     video_url,
 )
+from airflow_provider_bailian.emulator.mediafiles import file_info
+from airflow_provider_bailian.emulator.modes import mode_of, validate
 from airflow_provider_bailian.emulator.replies import (
     ApiError,
     Reply,
@@ -74,13 +72,7 @@ from airflow_provider_bailian.emulator.replies import (
     new_id,
     oss_error,
 )
-from airflow_provider_bailian.emulator.validation import (
-    OSS_RESOLVE_HEADER,
-    Context,
-    mode_of,
-    parse_body,
-    validate,
-)
+from airflow_provider_bailian.emulator.validation import OSS_RESOLVE_HEADER, Context, parse_body
 
 __all__ = [
     "FAULT_KINDS",
@@ -106,9 +98,9 @@ class BailianEmulator:
 
     Serves the gateway style (``POST /task/bailian/text2video``, ``.../image2video``,
     ``.../ref2video``, ``GET /task/{id}``), the DashScope style
-    (``/api/v1/services/aigc/video-generation/video-synthesis`` for text, image and
-    reference modes, ``/api/v1/services/aigc/image2video/video-synthesis`` for first and
-    last frame, ``/api/v1/tasks/...``), the temporary-file upload (``GET /api/v1/uploads``
+    (``/api/v1/services/aigc/video-generation/video-synthesis`` for text, image, reference
+    and the media protocol's models, ``/api/v1/services/aigc/image2video/video-synthesis``
+    for first and last frame and speech to video, ``/api/v1/tasks/...``), the temporary-file upload (``GET /api/v1/uploads``
     and the form POST to the ``upload_host`` it names), signed video downloads
     (``/videos/{id}.mp4``) and control endpoints under ``/_emulator/`` for tests that run
     it in another process.
@@ -128,6 +120,7 @@ class BailianEmulator:
         submit_rps: float | None = None,
         query_rps: float | None = None,
         max_concurrent: int | None = None,
+        model_concurrency: dict[str, int] | None = MODEL_CONCURRENCY,
         url_ttl: float = 86400,
         video_bytes: int | None = None,
         seed: int | None = None,
@@ -157,6 +150,7 @@ class BailianEmulator:
         self.submit_rps: float | None = None
         self.query_rps: float | None = None
         self.max_concurrent: int | None = None
+        self.model_concurrency: dict[str, int] = dict(MODEL_CONCURRENCY)
         self.url_ttl: float = 86400
         self.video_bytes: int | None = None
         self.seed: int | None = None
@@ -175,6 +169,7 @@ class BailianEmulator:
             submit_rps=submit_rps,
             query_rps=query_rps,
             max_concurrent=max_concurrent,
+            model_concurrency=model_concurrency,
             url_ttl=url_ttl,
             video_bytes=video_bytes,
             seed=seed,
@@ -252,9 +247,10 @@ class BailianEmulator:
         """Change options at runtime; returns the resulting configuration.
 
         Options: api_key, task_seconds, pending_seconds, failure_rate, fault_rate,
-        submit_rps, query_rps, max_concurrent, url_ttl, video_bytes, seed, quiet,
-        video_host, list_max_page_size, list_key. Task timings are fixed per task when it
-        is submitted.
+        submit_rps, query_rps, max_concurrent, model_concurrency (model -> tasks running
+        at once; default: the documented 1 of wan2.2-s2v; None: no per-model limit),
+        url_ttl, video_bytes, seed, quiet, video_host, list_max_page_size, list_key. Task
+        timings are fixed per task when it is submitted.
         """
         checked: dict[str, Any] = {}
         for name, value in opts.items():
@@ -281,6 +277,7 @@ class BailianEmulator:
             "submit_rps": self.submit_rps,
             "query_rps": self.query_rps,
             "max_concurrent": self.max_concurrent,
+            "model_concurrency": dict(self.model_concurrency),
             "url_ttl": self.url_ttl,
             "video_bytes": self.video_bytes,
             "seed": self.seed,
@@ -317,6 +314,8 @@ class BailianEmulator:
             if not is_int(value) or value < (1 if name == "max_concurrent" else 0):
                 raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
             return value
+        if name == "model_concurrency":
+            return check_model_concurrency(value)
         if name == "quiet":
             return bool(value)
         if name in LIST_OPTIONS:
@@ -378,7 +377,8 @@ class BailianEmulator:
     @property
     def submissions(self) -> list[dict[str, Any]]:
         """The recorded submit requests of every mode and style, whatever their answer
-        (``mode`` says which: text2video, image2video, kf2v, ref2video)."""
+        (``mode`` says which: text2video, image2video, kf2v, ref2video, videoedit,
+        speech2video)."""
         return [r for r in self.requests if r["route"] == "submit"]
 
     @property
@@ -398,7 +398,14 @@ class BailianEmulator:
         ``oss://`` URL (resolved only with the ``X-DashScope-OssResourceResolve`` header)."""
         if content_type is None:
             info = image_info(data)
-            content_type = IMAGE_FORMATS[info[0]] if info else "application/octet-stream"
+            other = file_info(data)
+            content_type = (
+                IMAGE_FORMATS[info[0]]
+                if info
+                else other.mime
+                if other
+                else "application/octet-stream"
+            )
         return self._uploads.put(data, model, name, content_type, self.now())
 
     def count(self, route: str) -> int:
@@ -423,7 +430,7 @@ class BailianEmulator:
 
     def _advance(self, now: float) -> None:
         """Give queued tasks their start times (call with the lock held)."""
-        schedule(self._tasks.values(), now, self.max_concurrent)
+        schedule(self._tasks.values(), now, self.max_concurrent, self.model_concurrency)
 
     # ----------------------------------------------------------------- request handling
 
@@ -546,17 +553,25 @@ class BailianEmulator:
             return error_reply(404, "NotFound", f"Not found: {method} {path}")
 
         fault = self._faults.take(route, self.fault_rate, self._fault_rng)
+        forced: tuple[tuple[str, str], float | None] | None = None
         if fault is not None:
             record["fault"] = fault.kind
+            if fault.kind == "fail_task":  # the task fails, the submission does not
+                seconds = fault.opts.get("seconds")
+                forced = task_failure(fault), None if seconds is None else float(seconds)
+                fault = None
 
         def answer() -> Reply:
             if route == "video":
                 return self._video(task_id or "", query, headers)
             if route == "upload":  # OSS checks the signed policy, not a token
                 return self._uploads.accept(headers.get("Content-Type", ""), body, self.now())
-            return self._api(route, style, task_id, path, query, headers, body, record)
+            return self._api(route, style, task_id, path, query, headers, body, record, forced)
 
-        return inject(fault, route, answer, self._stop_event.wait)
+        reply = inject(fault, route, answer, self._stop_event.wait)
+        if forced is not None:
+            reply.fault = "fail_task"
+        return reply
 
     def _api(
         self,
@@ -568,6 +583,7 @@ class BailianEmulator:
         headers: Any,
         body: bytes,
         record: dict[str, Any],
+        forced: tuple[tuple[str, str], float | None] | None = None,
     ) -> Reply:
         if not record["authorized"]:
             return error_reply(401, "InvalidApiKey", "Invalid API-key provided.")
@@ -579,7 +595,7 @@ class BailianEmulator:
             if not self._windows.allow("submit", self.submit_rps):
                 return throttled_reply()
             try:
-                return self._submit(path, headers, body, record["body"])
+                return self._submit(path, headers, body, record["body"], forced)
             except ApiError as exc:
                 return error_reply(exc.status, exc.code, exc.message)
         if route == "policy":
@@ -603,7 +619,16 @@ class BailianEmulator:
 
     # ----------------------------------------------------------------- submit
 
-    def _submit(self, path: str, headers: Any, body: bytes, parsed: Any) -> Reply:
+    def _submit(
+        self,
+        path: str,
+        headers: Any,
+        body: bytes,
+        parsed: Any,
+        forced: tuple[tuple[str, str], float | None] | None = None,
+    ) -> Reply:
+        """Validate, then make the task (``forced``: the failure and seconds a
+        ``fail_task`` fault gives it)."""
         style, endpoint = _SUBMIT_PATHS[path.rstrip("/")]
         request = parse_body(body, parsed)
         ctx = Context(
@@ -619,6 +644,9 @@ class BailianEmulator:
             if failure is None and self.failure_rate > 0 and self._rng.random() < self.failure_rate:
                 failure = ("InternalError", FAILURE_MESSAGES["InternalError"])
             total = self.task_seconds
+            if forced is not None:
+                failure = forced[0]
+                total = total if forced[1] is None else forced[1]
             pending = self.pending_seconds if self.pending_seconds is not None else 0.2 * total
             task = Task(
                 task_id=new_id(),
@@ -690,66 +718,13 @@ class BailianEmulator:
         return reply
 
     def _list(self, query: dict[str, str]) -> Reply:
-        def bad(field_name: str, reason: str) -> ApiError:
-            return ApiError(400, "InvalidParameter", f"{field_name}: {reason}")
-
-        def positive(name: str, default: int) -> int:
-            raw = query.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise bad(name, f"must be a positive integer, got {raw!r}") from None
-            if value < 1:
-                raise bad(name, f"must be a positive integer, got {raw!r}")
-            return value
-
-        page_no = positive("page_no", 1)
-        page_size = positive("page_size", 10)
-        check_page_size(page_size, self.list_max_page_size)
-        status = query.get("status") or None
-        if status is not None and status not in STATUSES:
-            raise bad("status", f"{status!r} is not one of {', '.join(STATUSES)}")
         with self._lock:
             now = self.now()
             self._advance(now)
-            try:
-                end = parse_list_time(query["end_time"]) if query.get("end_time") else None
-                start = parse_list_time(query["start_time"]) if query.get("start_time") else None
-            except ValueError:
-                raise bad("start_time/end_time", "expected YYYYMMDDhhmmss") from None
-            if end is None:
-                end = now if start is None else min(start + 86400, now)
-            if start is None:
-                start = end - 86400
-            if end < start:
-                raise bad("start_time/end_time", "start_time is after end_time")
-            if end - start > 86400:
-                raise bad("start_time/end_time", "the time window must not exceed 24 hours")
-            rows = []
-            for task in sorted(self._tasks.values(), key=lambda t: t.created, reverse=True):
-                if not start <= task.created <= end + 1:
-                    continue
-                if query.get("task_id") and task.task_id != query["task_id"]:
-                    continue
-                if query.get("model_name") and task.model != query["model_name"]:
-                    continue
-                if status is not None and task.status(now) != status:
-                    continue
-                rows.append(task.list_row(now))
-        total = len(rows)
-        page = rows[(page_no - 1) * page_size : page_no * page_size]
-        rid = new_id()
-        payload = {
-            "request_id": rid,
-            "total": total,
-            "total_page": math.ceil(total / page_size) if total else 0,
-            "page_no": page_no,
-            "page_size": page_size,
-            self.list_key: page,
-        }
-        return json_reply(200, payload, rid)
+            payload = list_payload(
+                self._tasks.values(), now, query, self.list_max_page_size, self.list_key
+            )
+        return json_reply(200, payload, payload["request_id"])
 
     def add_other_app_tasks(
         self,

@@ -6,10 +6,11 @@ tier, duration, usage shape, failure asked for by the prompt). Errors are raised
 :class:`~.replies.ApiError` shaped like the service's (``400 InvalidParameter`` naming the
 field, ``404 ModelNotFound``).
 
-Modes, one validator each, registered in :data:`VALIDATORS`: ``text2video``,
+Modes, one validator each, registered in :data:`.modes.VALIDATORS`: ``text2video``,
 ``image2video`` (``input.img_url``, or ``input.media`` for wan2.7-i2v), ``kf2v`` (first and
 last frame) and ``ref2video`` (``input.reference_urls``). An endpoint names its mode, except
-DashScope's shared video-synthesis endpoint, where the model does (:func:`mode_of`). The
+DashScope's shared video-synthesis endpoint, where the model does (:func:`.modes.mode_of`;
+the media protocol and speech to video are in :mod:`.media_validation`). The
 checks the modes share (prompt, seed, duration, flags, image inputs) are ``_check_*``
 helpers. Image inputs: a data URI is decoded and checked (format from the bytes, sides,
 size); an http(s) URL is taken as is; ``oss://`` needs the resolve header and a stored
@@ -30,12 +31,14 @@ from typing import Any
 from airflow_provider_bailian.emulator.catalog import (
     I2V_MODELS,
     KF2V_MODELS,
+    MEDIA_MODELS,
     MODELS,
     R2V_MODELS,
     RATIOS,
+    S2V_MODELS,
     tier_of,
 )
-from airflow_provider_bailian.emulator.faults import prompt_failure
+from airflow_provider_bailian.emulator.faults import prompt_failure, prompt_refusal
 from airflow_provider_bailian.emulator.images import IMAGE_FORMATS, image_info
 from airflow_provider_bailian.emulator.media import Upload
 from airflow_provider_bailian.emulator.replies import ApiError, is_int
@@ -46,6 +49,8 @@ TABLES: dict[str, Mapping[str, Any]] = {
     "image2video": I2V_MODELS,
     "kf2v": KF2V_MODELS,
     "ref2video": R2V_MODELS,
+    "media": MEDIA_MODELS,
+    "speech2video": S2V_MODELS,
 }
 #: The endpoint each mode is served at in the DashScope style.
 DASHSCOPE_PATHS = {
@@ -53,6 +58,8 @@ DASHSCOPE_PATHS = {
     "image2video": "/api/v1/services/aigc/video-generation/video-synthesis",
     "ref2video": "/api/v1/services/aigc/video-generation/video-synthesis",
     "kf2v": "/api/v1/services/aigc/image2video/video-synthesis",
+    "media": "/api/v1/services/aigc/video-generation/video-synthesis",
+    "speech2video": "/api/v1/services/aigc/image2video/video-synthesis",
 }
 OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
 _VIDEO_TYPES = ("video/mp4", "video/quicktime")
@@ -108,18 +115,6 @@ def _check_model(body: Mapping[str, Any], mode: str) -> tuple[str, Any]:
                 )
         raise ApiError(404, "ModelNotFound", "Model not exist.")
     return model_name, model
-
-
-def mode_of(endpoint: str, body: Mapping[str, Any]) -> str:
-    """The mode a submit asks for: its endpoint's, or on DashScope's shared
-    video-synthesis endpoint (``endpoint="video-synthesis"``) the mode of its model."""
-    if endpoint != "video-synthesis":
-        return endpoint
-    name = body.get("model")
-    for mode in ("image2video", "ref2video"):
-        if isinstance(name, str) and name in TABLES[mode]:
-            return mode
-    return "text2video"  # whose model check answers for a missing or unknown model
 
 
 def _check_input(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,7 +250,11 @@ def _spec(
     tier: str | None = None,
     usage_extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a task is made from, once its request passed validation."""
+    """What a task is made from, once its request passed validation (and the content
+    check, which a ``[reject]`` marker in the prompt fails)."""
+    refusal = prompt_refusal(prompt)
+    if refusal is not None:
+        raise ApiError(*refusal)
     kept = prompt[: model["prompt_max"]]
     actual = None
     if not model["new_usage"]:
@@ -479,7 +478,11 @@ def _check_media(
         if kind in ("first_frame", "last_frame"):
             seen[kind] = _check_image(f"{field}.url", item["url"], model_name, model, ctx)
         else:
-            _fetch(f"{field}.url", item["url"], model_name, ctx)
+            # The media protocol's file checks (format, size, seconds); imported here as
+            # that module builds on this one.
+            from airflow_provider_bailian.emulator.media_validation import check_file
+
+            check_file(f"{field}.url", kind, item["url"], model_name, model, ctx)
             seen[kind] = None
     valid = {frozenset(combo): combo for combo in _MEDIA_SETS}
     if frozenset(seen) not in valid:
@@ -599,18 +602,3 @@ def validate_ref2video(body: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     # clip's length, so a request with videos reports the cap.
     extra = {"input_video_duration": model["billed_input_video_max"]} if videos else {}
     return _spec(model_name, model, prompt, params, size, duration, "ref2video", None, extra)
-
-
-#: Mode -> validator.
-VALIDATORS: dict[str, Callable[[Mapping[str, Any], Context], dict[str, Any]]] = {
-    "text2video": validate_text2video,
-    "image2video": validate_image2video,
-    "kf2v": validate_kf2v,
-    "ref2video": validate_ref2video,
-}
-
-
-def validate(endpoint: str, body: Mapping[str, Any], ctx: Context | None = None) -> dict[str, Any]:
-    """Validate a submit body sent to ``endpoint`` (a mode, or ``video-synthesis``);
-    returns the task spec or raises ApiError."""
-    return VALIDATORS[mode_of(endpoint, body)](body, ctx or Context())
