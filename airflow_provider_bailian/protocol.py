@@ -57,11 +57,16 @@ class ApiStyle(str, Enum):
 
 GATEWAY_DEFAULT_URL = "https://api.gpt.ge"
 #: DashScope base URL by region; the key, the model and the endpoint must share a region.
+#: An empty URL: the region is reached only through a workspace domain (section 19).
 REGIONS: dict[str, str] = {
     "cn-beijing": "https://dashscope.aliyuncs.com",
     "ap-southeast-1": "https://dashscope-intl.aliyuncs.com",
     "us-east-1": "https://dashscope-us.aliyuncs.com",
+    "cn-hongkong": "",
 }
+#: Alibaba's recommended host: a workspace of a region (connection extra ``workspace_domain``).
+WORKSPACE_DOMAIN = "https://{workspace}.{region}.maas.aliyuncs.com"
+_WORKSPACE_HOST = re.compile(r"^[^.]+\.([a-z0-9-]+)\.maas\.aliyuncs\.com$")
 REGION_ALIASES: dict[str, str] = {
     "beijing": "cn-beijing",
     "china": "cn-beijing",
@@ -71,6 +76,9 @@ REGION_ALIASES: dict[str, str] = {
     "international": "ap-southeast-1",
     "virginia": "us-east-1",
     "us": "us-east-1",
+    "hongkong": "cn-hongkong",
+    "hong-kong": "cn-hongkong",
+    "hk": "cn-hongkong",
 }
 DEFAULT_REGION = "cn-beijing"
 _DASHSCOPE_HOST = re.compile(r"(^|\.)(dashscope(-intl|-us)?\.aliyuncs\.com|maas\.aliyuncs\.com)$")
@@ -185,6 +193,22 @@ def parse_style(value: str | None, host: str | None) -> ApiStyle:
         raise BailianError(f"Unknown api_style {value!r}; allowed: {allowed}") from None
 
 
+def workspace_base_url(workspace: str | None, region: str | None) -> str:
+    """``https://{workspace}.{region}.maas.aliyuncs.com``: the workspace domain of a region."""
+    if not workspace or not re.fullmatch(r"[A-Za-z0-9-]+", str(workspace)):
+        raise BailianError(
+            f"workspace_domain needs the connection extra 'workspace' (the Model Studio "
+            f"workspace id, letters, digits and '-'); got {workspace!r}"
+        )
+    return WORKSPACE_DOMAIN.format(workspace=workspace, region=resolve_region(region))
+
+
+def region_of_host(base_url: str) -> str | None:
+    """The region a workspace domain names (``ws.cn-hongkong.maas.aliyuncs.com``)."""
+    found = _WORKSPACE_HOST.match(urlsplit(base_url).hostname or "")
+    return found.group(1) if found and found.group(1) in REGIONS else None
+
+
 def resolve_base_url(host: str | None, style: ApiStyle, region: str | None) -> str:
     """The base URL: the connection host, else the style's default (region for DashScope)."""
     if host:
@@ -193,7 +217,14 @@ def resolve_base_url(host: str | None, style: ApiStyle, region: str | None) -> s
         # Users paste DashScope URLs with the /api/v1 suffix the SDK uses; paths are added here.
         return url[: -len("/api/v1")] if url.endswith("/api/v1") else url
     if style is ApiStyle.DASHSCOPE:
-        return REGIONS[resolve_region(region)]
+        key = resolve_region(region)
+        if not REGIONS[key]:
+            raise BailianError(
+                f"Region {key} is reached only through a workspace domain: set the connection "
+                "extras workspace_domain=true and workspace=<id> (or the host "
+                f"{WORKSPACE_DOMAIN.format(workspace='<id>', region=key)})"
+            )
+        return REGIONS[key]
     return GATEWAY_DEFAULT_URL
 
 

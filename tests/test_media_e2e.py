@@ -564,3 +564,30 @@ def test_a_plan_of_edits_is_priced_approved_and_run(ds: BailianHook, emulator: A
         "restyle as a pencil sketch",
         "restyle as a watercolour",
     ]
+
+
+# ---- endpoints: workspace domains and cn-hongkong -----------------------------------------
+def test_workspace_domain_switch_and_hong_kong(make_conn: Any) -> None:
+    from airflow_provider_bailian.exceptions import BailianError
+    from airflow_provider_bailian.pricing import billing_region
+
+    make_conn("ws", "", workspace_domain="true", workspace="ws-123", region="hongkong")
+    settings = BailianHook("ws").settings
+    assert settings.base_url == "https://ws-123.cn-hongkong.maas.aliyuncs.com"
+    assert settings.style.value == "dashscope"
+    assert settings.region == "cn-hongkong"
+    assert billing_region(settings.region) == "international"
+
+    # A pasted workspace host is the DashScope style, and names its region.
+    make_conn("ws_host", "https://ws-9.ap-southeast-1.maas.aliyuncs.com/api/v1")
+    pasted = BailianHook("ws_host").settings
+    assert pasted.style.value == "dashscope"
+    assert pasted.base_url == "https://ws-9.ap-southeast-1.maas.aliyuncs.com"
+    assert pasted.region == "ap-southeast-1"
+
+    make_conn("hk_plain", "", api_style="dashscope", region="cn-hongkong")
+    with pytest.raises(BailianError, match="only through a workspace domain"):
+        _ = BailianHook("hk_plain").settings
+    make_conn("ws_missing", "", workspace_domain=True, region="cn-beijing")
+    with pytest.raises(BailianError, match="workspace"):
+        _ = BailianHook("ws_missing").settings
