@@ -25,6 +25,7 @@ growth of the process's peak RSS, against the file size. ``--write`` replaces th
 from __future__ import annotations
 
 import io
+import json
 import os
 import statistics
 import subprocess
@@ -141,16 +142,27 @@ def video_upload() -> list[str]:
     key = "sk-benchmark-fake"
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_bailian.emulator", "--port", str(port)]
-        + ["--api-key", key],
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_bailian.emulator",
+            "--port",
+            str(port),
+            "--api-key",
+            key,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         base_url = server.stdout.readline().strip() if server.stdout else ""
-        os.environ["AIRFLOW_CONN_BAILIAN_BENCH"] = (
-            '{"conn_type": "bailian", "host": "%s", "password": "%s", '
-            '"extra": {"api_style": "dashscope", "timeout": 120}}' % (base_url, key)
+        os.environ["AIRFLOW_CONN_BAILIAN_BENCH"] = json.dumps(
+            {
+                "conn_type": "bailian",
+                "host": base_url,
+                "password": key,
+                "extra": {"api_style": "dashscope", "timeout": 120},
+            }
         )
         from airflow_provider_bailian.hooks.bailian import BailianHook
         from airflow_provider_bailian.media import load_local_media

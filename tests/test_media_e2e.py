@@ -591,3 +591,60 @@ def test_workspace_domain_switch_and_hong_kong(make_conn: Any) -> None:
     make_conn("ws_missing", "", workspace_domain=True, region="cn-beijing")
     with pytest.raises(BailianError, match="workspace"):
         _ = BailianHook("ws_missing").settings
+
+
+def test_speech_runs_one_task_at_a_time(ds: BailianHook, emulator: Any) -> None:
+    from airflow_provider_bailian.models import running_limit
+
+    # The table's limit is what the status watcher and the waits count running slots by.
+    assert running_limit("wan2.2-s2v") == 1
+    assert running_limit("wan3.0-video") == 5
+    request = Speech2VideoRequest(model="wan2.2-s2v", image=IMG, audio=WAV)
+    first, second = ds.submit_video(request), ds.submit_video(request)
+    assert ds.get_task(second.task_id).status.value == "PENDING"
+    assert ds.wait_for_task(first.task_id, poll_interval=0.1, timeout=30).video_url
+    assert ds.wait_for_task(second.task_id, poll_interval=0.1, timeout=30).video_url
+
+
+def test_a_content_check_refusal_of_the_submission_says_so(ds: BailianHook) -> None:
+    from airflow_provider_bailian.exceptions import BailianAPIError
+
+    with pytest.raises(BailianAPIError) as info:
+        ds.submit_video(Text2VideoRequest(model="wan3.0-video", prompt="[reject] a boat"))
+    assert info.value.code == "DataInspectionFailed"
+    assert "a retry of the same request fails the same way" in str(info.value)
+
+
+def test_plan_modes_edit_and_speech_validate_and_price_like_their_operators() -> None:
+    from airflow_provider_bailian.exceptions import BailianPlanValidationError
+    from airflow_provider_bailian.planning import build_plan
+    from airflow_provider_bailian.pricing import PriceTable
+
+    def prices(_overrides: Any, _conn: str) -> PriceTable:
+        return PriceTable("cn-beijing")
+
+    plan = build_plan(
+        [
+            {"mode": "speech", "image": IMG, "audio": WAV, "resolution": "720P"},
+            {"mode": "speech", "image": IMG, "audio": WAV},
+        ],
+        defaults=None,
+        conn_id="c",
+        price_table=prices,
+    )
+    # The speech's length is unknown before the answer: counted at its 20 s maximum.
+    assert [i.estimate.amount for i in plan.items] == [
+        pytest.approx(20 * 0.129018),
+        pytest.approx(20 * 0.071677),
+    ]
+    assert plan.currency == "USD"
+    assert all(i.kwargs["plan_fingerprint"] for i in plan.items)
+    with pytest.raises(BailianPlanValidationError) as info:
+        build_plan(
+            [{"mode": "edit", "prompt": "no video"}, {"mode": "speech", "image": IMG}],
+            defaults=None,
+            conn_id="c",
+            price_table=prices,
+        )
+    fields = [f for f, _v, _a in info.value.problems]
+    assert fields == ["requests[0].video", "requests[1].audio"]
