@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -218,13 +218,9 @@ class VideoRequest(_Media):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "media", parse_media(self.media))
-        for name, _type in self.input_fields_map():
-            if self._is_list(name):
-                object.__setattr__(self, name, _as_tuple(getattr(self, name)))
-
-    @classmethod
-    def _is_list(cls, name: str) -> bool:
-        return name in ("references", "reference_voices", "reference_audio")
+        for item in fields(self):
+            if item.default == () and item.name != "media":  # list inputs (references...)
+                object.__setattr__(self, item.name, _as_tuple(getattr(self, item.name)))
 
     @property
     def spec(self) -> ModelSpec | None:
@@ -615,11 +611,3 @@ def parse_list(text: str) -> Any:
         if isinstance(value, (list, dict)):
             return value
     return text
-
-
-# Earlier names, kept for callers.
-_parse_list = parse_list
-_looks_like_video = looks_like_video
-_wire = wire
-_identity = identity
-REFERENCE_VIDEO_SECONDS_MAX = 5.0

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from airflow_provider_bailian.capabilities import (
     DURATION_AUTO,
-    EDIT,
     KIND_IMAGE,
     KIND_LINK,
     MAX_REFERENCES,
@@ -29,7 +28,6 @@ from airflow_provider_bailian.capabilities import (
     MEDIA_TYPES,
     SHAPE_FRAME_URLS,
     SHAPE_MEDIA,
-    SHAPE_SPEECH,
     ModelSpec,
     get_model_spec,
     models_of,
@@ -512,8 +510,6 @@ def _rule_edit(request: Any, items: list[MediaItem], spec: Any, problems: Proble
         problems.append(
             ("video", clip([i.url for i in videos]) or None, f"exactly one video: {INPUT_FORMS}")
         )
-    if spec is not None and not spec.serves(EDIT):  # pragma: no cover - refused as a model
-        problems.append(("model", request.model, "an editing model"))
 
 
 def _rule_speech(request: Any, items: list[MediaItem], spec: Any, problems: Problems) -> None:
@@ -523,8 +519,6 @@ def _rule_speech(request: Any, items: list[MediaItem], spec: Any, problems: Prob
         problems.append(("image", None, f"a portrait image: {INPUT_FORMS}"))
     if not types["speech"]:
         problems.append(("audio", None, f"the speech (wav or mp3): {INPUT_FORMS}"))
-    if request.route.shape != SHAPE_SPEECH:  # pragma: no cover - a guessed route
-        problems.append(("model", request.model, "a speech-to-video model"))
 
 
 #: Each mode's rules, by the request type's ``RULES`` name.
