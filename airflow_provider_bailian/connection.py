@@ -22,7 +22,7 @@ from airflow_provider_bailian.protocol import (
 CONN_TYPE = "bailian"
 DEFAULT_CONN_ID = "bailian_default"
 
-#: Extras a connection may carry, with their defaults (documented in the README).
+#: Extras a connection may carry, with their defaults (documented in docs/connections/bailian.md).
 DEFAULTS: dict[str, Any] = {
     "api_style": None,  # gateway | dashscope; inferred from the host when unset
     "region": None,  # DashScope region when host is empty

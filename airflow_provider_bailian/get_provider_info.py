@@ -92,6 +92,41 @@ _UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
+_ROOTS_SYNTAX = (
+    "Local folders and object-storage prefixes, separated by commas or new lines. A local path "
+    "is resolved (symlinks, ..) and must lie inside a folder; a URL must start with a prefix "
+    "and may not name a connection of its own: the prefix says which connection reads it "
+    "(s3://aws_videos@bucket/videos/)."
+)
+
+#: ``[bailian]`` options (``storage_roots.py`` reads them; a test keeps the names equal).
+_CONFIG: dict[str, Any] = {
+    "bailian": {
+        "description": "Options of the Alibaba Cloud Bailian provider.",
+        "options": {
+            "gallery_roots": {
+                "description": "Where the api-server may read stored videos (video_path XComs) "
+                "for the Bailian videos gallery. Empty: none is read, tiles play the signed "
+                "URL while it is valid. " + _ROOTS_SYNTAX,
+                "version_added": None,
+                "type": "string",
+                "example": "/data/bailian-videos, s3://aws_videos@my-bucket/bailian/",
+                "default": "",
+            },
+            "input_roots": {
+                "description": "Where workers may read image inputs given as a path or "
+                "object-storage URL (templated, so a run conf can set them). Empty: any file "
+                "the worker can read. " + _ROOTS_SYNTAX,
+                "version_added": None,
+                "type": "string",
+                "example": "/data/bailian-images, s3://aws_images@my-bucket/inputs/",
+                "default": "",
+            },
+        },
+    }
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-bailian",
@@ -148,4 +183,5 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_bailian.links.video.BailianVideoLink"],
+        "config": _CONFIG,
     }

@@ -16,6 +16,10 @@ goes out as a base64 data URI, or, with ``upload_local_files=True`` on the DashS
 style, as the ``oss://`` URL of Bailian's temporary-file upload (bailian-api.md §14).
 
 Pillow reads the image headers (imported only here, when an image is checked).
+
+A file input is read from wherever its (templated, so run-conf settable) value points, as
+far as the worker may read: ``[bailian] input_roots`` narrows that to folders and prefixes
+(``storage_roots``), checked before anything is read or sent.
 """
 
 from __future__ import annotations
@@ -107,7 +111,12 @@ def read_file(label: str, source: str, kind: str, problems: Problems) -> Any:
     size = 0
     head = b""
     try:
-        with open_input(source) as handle:
+        opened = allowed_input(source)
+    except ValueError as exc:  # storage_roots.NotAllowed
+        problems.append((label, source, str(exc)))
+        return source
+    try:
+        with open_input(opened) as handle:
             while True:
                 chunk = handle.read(READ_CHUNK)
                 if not chunk:
@@ -141,6 +150,7 @@ def read_file(label: str, source: str, kind: str, problems: Problems) -> Any:
         size=size,
         sha256=digest.hexdigest(),
         seconds=seconds,
+        location=opened,
     )
 
 
@@ -222,7 +232,12 @@ def read_image(label: str, source: str, spec: ModelSpec | None, problems: Proble
     """Read a file input once (no more than its size limit + 1 byte) and check it."""
     limit = (spec.image_max_mb if spec else UNKNOWN_MODEL_MAX_MB) * _MB
     try:
-        data = _read(source, limit + 1)
+        opened = allowed_input(source)
+    except ValueError as exc:  # storage_roots.NotAllowed
+        problems.append((label, source, str(exc)))
+        return source
+    try:
+        data = _read(opened, limit + 1)
     except (OSError, ValueError) as exc:
         problems.append((label, source, f"a readable image file ({type(exc).__name__}: {exc})"))
         return source
@@ -238,6 +253,27 @@ def read_image(label: str, source: str, spec: ModelSpec | None, problems: Proble
         height=height,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def allowed_input(source: str) -> str:
+    """What to open for a file input: the input itself while ``[bailian] input_roots`` is
+    empty (any file the worker can read), else its real path or URL inside one of the roots.
+
+    Raises ``storage_roots.NotAllowed`` saying what is allowed.
+    """
+    from airflow_provider_bailian import storage_roots as sr
+
+    try:
+        roots = sr.configured_roots(sr.INPUT_ROOTS)
+    except sr.NotAllowed as exc:
+        raise sr.NotAllowed(f"a well-formed [bailian] input_roots ({exc})") from None
+    if not roots:
+        return source
+    try:
+        return sr.resolve(source, roots).location
+    except sr.NotAllowed as exc:
+        allowed = sr.describe_roots(roots)
+        raise sr.NotAllowed(f"a file inside [bailian] input_roots ({allowed}); {exc}") from None
 
 
 def check_image(

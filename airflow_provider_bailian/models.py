@@ -113,6 +113,8 @@ class LocalFile:
     size: int
     sha256: str
     seconds: float | None = None
+    #: What is opened again for the upload (the file inside ``[bailian] input_roots``).
+    location: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def file_name(self) -> str:

@@ -30,6 +30,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_continuation]
     BailianImage2VideoOperator(
         task_id="continue_shot",
         bailian_conn_id="bailian_dashscope",
@@ -43,3 +44,4 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         retries=2,
     )
+    # [END howto_operator_bailian_continuation]

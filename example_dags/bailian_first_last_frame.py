@@ -33,6 +33,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_first_last_frame]
     transition = BailianImage2VideoOperator(
         task_id="transition",
         bailian_conn_id="bailian_dashscope",
@@ -46,6 +47,7 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         retries=2,
     )
+    # [END howto_operator_bailian_first_last_frame]
 
     @task
     def report(**context) -> str:

@@ -4,7 +4,8 @@
 declares the file as an asset; ``bailian_publish_video`` is scheduled on that asset and
 reads the Bailian task id, model and prompt from the asset event.
 Set ``BAILIAN_VIDEO_DIR`` (a local folder, or e.g. ``s3://bucket/videos`` with the Amazon
-provider installed) to choose where videos go.
+provider installed) to choose where videos go; add it to ``[bailian] gallery_roots`` for the
+gallery to play the kept copy.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as producer:
+    # [START howto_operator_bailian_download_to]
     generate = BailianText2VideoOperator(
         task_id="generate",
         model="wan2.6-t2v",
@@ -47,6 +49,7 @@ with DAG(
         max_cost=10.0,  # CNY by the list price; refuse anything more expensive
         retries=2,
     )
+    # [END howto_operator_bailian_download_to]
 
 with DAG(
     dag_id="bailian_publish_video",

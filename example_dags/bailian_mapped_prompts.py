@@ -55,6 +55,7 @@ with DAG(
     },
 ) as dag:
     # The planned prompts: validated, priced and, above approve_above, approved.
+    # [START howto_operator_bailian_plan]
     plan = BailianPlanOperator(
         task_id="prompts",
         requests="{{ params.prompts | tojson }}",
@@ -72,7 +73,9 @@ with DAG(
         pool=BAILIAN_POOL,
         retries=2,
     ).expand_kwargs(plan.output)
+    # [END howto_operator_bailian_plan]
 
+    # [START howto_operator_bailian_total_cost]
     @task
     def total_cost(task_ids: list[str], **context) -> dict:
         """What the run actually spent: the sum of each video's ``cost`` XCom."""
@@ -91,3 +94,4 @@ with DAG(
         return total
 
     total_cost(videos.output)
+    # [END howto_operator_bailian_total_cost]

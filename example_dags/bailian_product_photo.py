@@ -32,6 +32,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_image2video]
     BailianImage2VideoOperator(
         task_id="animate",
         image=PHOTO,
@@ -45,3 +46,4 @@ with DAG(
         max_cost=5.0,  # CNY by the list price
         retries=2,
     )
+    # [END howto_operator_bailian_image2video]

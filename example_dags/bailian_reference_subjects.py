@@ -32,6 +32,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_reference2video]
     BailianReference2VideoOperator(
         task_id="scene",
         model="wan2.6-r2v",
@@ -45,3 +46,4 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         retries=2,
     )
+    # [END howto_operator_bailian_reference2video]

@@ -2,7 +2,7 @@
 
 Run it end to end against the bundled emulator (no real token needed):
 ``bash scripts/demo.sh``. With a real key, define ``bailian_default`` as a connection
-(see the README) and the same DAG runs against Bailian.
+(docs/connections/bailian.md) and the same DAG runs against Bailian.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_text2video]
     submit = BailianText2VideoOperator(
         task_id="submit",
         model="wan2.6-t2v",
@@ -36,6 +37,7 @@ with DAG(
         shot_type="single",
         seed=42,
     )
+    # [END howto_operator_bailian_text2video]
 
     @task
     def report(bailian_task_id: str) -> str:

@@ -32,6 +32,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_video_edit]
     BailianVideoEditOperator(
         task_id="restyle",
         bailian_conn_id="bailian_dashscope",
@@ -46,3 +47,4 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         retries=2,
     )
+    # [END howto_operator_bailian_video_edit]

@@ -18,7 +18,7 @@ except ImportError:  # Airflow 2.11
 
 from airflow_provider_bailian.operators.text2video import BailianText2VideoOperator
 
-# Seconds between status checks at most; unset = the adaptive policy (see the README).
+# Seconds between status checks at most; unset = the adaptive policy (docs/triggers/task.md).
 POLL_INTERVAL = float(os.environ.get("BAILIAN_EXAMPLE_POLL_INTERVAL", "0")) or None
 
 with DAG(
@@ -29,6 +29,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_text2video_deferrable]
     generate = BailianText2VideoOperator(
         task_id="generate",
         model="wan2.6-t2v",
@@ -41,6 +42,7 @@ with DAG(
         timeout=30 * 60,
         retries=2,
     )
+    # [END howto_operator_bailian_text2video_deferrable]
 
     @task
     def publish(**context) -> str:

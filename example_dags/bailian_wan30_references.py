@@ -33,6 +33,7 @@ with DAG(
     tags=["bailian", "example"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_bailian_wan30_references]
     BailianReference2VideoOperator(
         task_id="interview",
         bailian_conn_id="bailian_dashscope",
@@ -48,3 +49,4 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         retries=2,
     )
+    # [END howto_operator_bailian_wan30_references]

@@ -6,7 +6,7 @@
 #                               the example DAGs triggered, the URL and login printed; Ctrl-C
 #                               stops everything
 # Without BAILIAN_API_KEY it runs against the bundled local emulator; with it, against
-# Bailian (BAILIAN_BASE_URL and BAILIAN_API_STYLE optional: see the README). Videos are kept
+# Bailian (BAILIAN_BASE_URL and BAILIAN_API_STYLE optional: see docs/index.md). Videos are kept
 # in BAILIAN_VIDEO_DIR (default: ./demo-videos).
 set -euo pipefail
 cd "$(dirname "$0")/.."

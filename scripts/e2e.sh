@@ -179,6 +179,8 @@ export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
 export AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC=2
 export BAILIAN_EXAMPLE_POLL_INTERVAL=1
 export BAILIAN_VIDEO_DIR="$WORK/videos"
+# The gallery streams stored copies from this folder only (an administrator's choice).
+export AIRFLOW__BAILIAN__GALLERY_ROOTS="$BAILIAN_VIDEO_DIR"
 if [ "$EXECUTOR" = celery ]; then
   export AIRFLOW__CORE__EXECUTOR=CeleryExecutor
   export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from playwright.sync_api import BrowserContext, BrowserType, Locator, Page, sync_playwright
+from playwright.sync_api import (
+    BrowserContext,
+    BrowserType,
+    ConsoleMessage,
+    Locator,
+    Page,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 STEP_TIMEOUT_MS = 30_000
@@ -246,6 +253,14 @@ def check_gallery(
     """Open "Bailian videos" in the UI (the plugin's page in an iframe), filter on the mapped
     run, check its videos with prompts and costs, and that a <video> loads."""
     page.set_viewport_size(TALL_VIEWPORT)
+    # The page runs under a Content-Security-Policy: the browser reports what it blocks.
+    blocked: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    page.on("console", on_console)
     try:
         page.goto(f"{base_url}/{GALLERY_ROUTE}")
         frame = page.frame_locator("iframe").first
@@ -293,7 +308,13 @@ def check_gallery(
             f"readyState {ready}, media error {error}",
         )
         page.screenshot(path=str(shots / "gallery.png"))
+        report.check(
+            not blocked,
+            "the gallery page breaks none of its Content-Security-Policy",
+            "; ".join(blocked[:1]),
+        )
     finally:
+        page.remove_listener("console", on_console)
         page.set_viewport_size(VIEWPORT)
 
 

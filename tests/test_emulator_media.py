@@ -657,9 +657,9 @@ def test_happyhorse_t2v_ratios(emu: BailianEmulator, ratio: str) -> None:
         (
             "happyhorse-1.0-video-edit",
             [("video", HTTP_VIDEO)],
-            {"duration": 5},
+            {"duration": 2},
             "parameters.duration",
-            ["not supported"],
+            ["3-15"],
         ),
         (
             "happyhorse-1.0-video-edit",
@@ -687,6 +687,12 @@ def test_happyhorse_video_edit_lasts_as_its_input(emu: BailianEmulator) -> None:
     request = body("happyhorse-1.0-video-edit", ("video", video), audio_setting="auto")
     usage = finished(emu, ok(emu, request))["usage"]
     assert (usage["output_video_duration"], usage["input_video_duration"]) == (7, 7)
+    request["parameters"]["duration"] = 4
+    assert finished(emu, ok(emu, request))["usage"]["output_video_duration"] == 4
+    # wan3.0 edits the same way: a video and no duration follow the input.
+    video = upload(emu, "wan3.0-video", make_mp4(12), "in.mp4")
+    usage = finished(emu, ok(emu, body("wan3.0-video", ("video", video))))["usage"]
+    assert (usage["output_video_duration"], usage["input_video_duration"]) == (12, 12)
 
 
 # ------------------------------------------------------------------ wan2.7-i2v continuation
@@ -916,6 +922,23 @@ def test_task_faults_from_the_command_line_spec() -> None:
         assert emulator.faults == [
             {"route": "submit", "kind": "fail_task", "times": 2, "seconds": 3}
         ]
+
+
+def test_task_faults_through_the_control_endpoint(emu: BailianEmulator) -> None:
+    """An emulator in another process takes the same faults over /_emulator/faults."""
+    fault = {"route": "submit", "kind": "fail_task", "seconds": 0.2}
+    status, pending = call(emu, "POST", "/_emulator/faults", fault)
+    assert status == 200
+    assert pending == [{**fault, "times": 1}]
+    task_id = ok(emu, body("wan3.0-video"))
+    emu.advance(1)
+    out = query(emu, task_id)["output"]
+    assert out["task_status"] == "FAILED"
+    # Nothing but the task's id, status and times: no code, no message, no video.
+    assert set(out) == {"task_id", "task_status", "submit_time", "scheduled_time", "end_time"}
+    status, answer = call(emu, "POST", "/_emulator/faults", {"route": "any", "kind": "inspection"})
+    assert status == 400
+    assert "submit route only" in answer["error"]
 
 
 # ------------------------------------------------------------------ files by their bytes

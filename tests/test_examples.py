@@ -24,11 +24,20 @@ def test_submit_and_deferrable_wait_in_one_task(examples: Any) -> None:
     assert examples.count("submit") == 1
 
 
-def test_submit_then_sensor(examples: Any) -> None:
+def test_submit_then_sensor(examples: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("BAILIAN_VIDEO_DIR", str(tmp_path / "videos"))
     dag_run = run_dag("bailian_submit_then_sensor.py", "bailian_submit_then_sensor")
-    assert ti_states(dag_run) == {"submit": "success", "wait": "success", "report": "success"}
+    assert ti_states(dag_run) == {
+        "submit": "success",
+        "wait": "success",
+        "download": "success",
+        "report": "success",
+    }
     assert xcom(dag_run, "report") == xcom(dag_run, "wait", key="video_url")
     assert examples.count("submit") == 1
+    target = tmp_path / "videos" / f"{xcom(dag_run, 'submit')}.mp4"
+    assert xcom(dag_run, "download", key="video_path") == str(target)
+    assert target.read_bytes()[4:8] == b"ftyp"
 
 
 def test_mapped_prompts_under_a_pool(examples: Any) -> None:

@@ -3,6 +3,9 @@
 DAGs run through Airflow against the emulator; then Airflow's own api-server app (with the
 plugin mounted by Airflow's plugin manager) serves on 127.0.0.1 under uvicorn, and the
 tests talk to it over HTTP as anonymous, a user without access to one DAG, and an admin.
+The admin also plants ``video_path`` XComs through Airflow's REST API, as any user with XCom
+write access could, to check that the file route reads only videos inside
+``[bailian] gallery_roots``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ SAMPLE = (
 ).read_bytes()
 PASSWORDS = {"admin": "admin-pass", "outsider": "outsider-pass"}
 GALLERY_DAGS = {"bailian_g_mapped", "bailian_g_private"}
+PLANTED = "bailian_g_planted"
+#: An object-storage root of the api-server (fsspec's in-memory store, shared with this process).
+MEMORY_ROOT = "memory://bailian-gallery/videos/"
+#: A root that names the connection reading it.
+MEMORY_CONN_ROOT = "memory://gallery_store@bailian-gallery/by-conn/"
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +53,7 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         with environment(**env, BAILIAN_GALLERY_TEST_DIR=str(video_dir)):
             mapped = run_dag(FILE, "bailian_g_mapped")
             private = run_dag(FILE, "bailian_g_private")
+            planted = run_dag(FILE, PLANTED)
     assert ti_states(mapped) == {
         "generate[0]": "success",
         "generate[1]": "success",
@@ -52,7 +61,42 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "keep": "success",
     }
     assert ti_states(private) == {"generate": "success"}
-    return {"mapped": mapped, "private": private, "video_dir": video_dir}
+    assert ti_states(planted) == {"generate": "success", "refused": "failed"}
+    return {"mapped": mapped, "private": private, "planted": planted, "video_dir": video_dir}
+
+
+@pytest.fixture(scope="module")
+def files(generations: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A second local root with a video, a text file named .mp4 and a symlink to a video
+    outside every root; videos in the in-memory object store, inside and outside the roots.
+
+    The store is attached as an administrator attaches a custom file system, once without a
+    connection and once per connection id a URL may name (each would read the files)."""
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow_provider_bailian._compat import object_storage_path
+
+    for conn_id in (None, "gallery_store", "any_conn", "other"):
+        attach(protocol="memory", conn_id=conn_id, fs=MemoryFileSystem())
+
+    root = tmp_path_factory.mktemp("root")
+    outside = tmp_path_factory.mktemp("outside")
+    (root / "good.mp4").write_bytes(SAMPLE)
+    (root / "notes.mp4").write_text("root:x:0:0:not a video\n")
+    (outside / "elsewhere.mp4").write_bytes(SAMPLE)
+    (root / "link.mp4").symlink_to(outside / "elsewhere.mp4")
+    for url in (
+        MEMORY_ROOT + "good.mp4",
+        "memory://bailian-gallery/by-conn/good.mp4",
+        "memory://bailian-gallery/videos-private/good.mp4",
+        "memory://other-bucket/videos/good.mp4",
+    ):
+        path = object_storage_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(SAMPLE)
+    object_storage_path(MEMORY_ROOT + "notes.mp4").write_bytes(b"not a video")
+    return {"root": root, "outside": outside}
 
 
 @contextlib.contextmanager
@@ -77,7 +121,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def api(generations: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api(
+    generations: dict[str, Any],
+    files: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     """Airflow's api-server app (core API, auth manager, plugins) on 127.0.0.1."""
     import uvicorn
     from airflow.api_fastapi.app import create_app, purge_cached_app
@@ -89,6 +137,10 @@ def api(generations: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,outsider:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": "gallery-test-jwt-secret-" + "0123456789abcdef" * 4,
+        # Comma and newline separated, as an administrator may write it.
+        "AIRFLOW__BAILIAN__GALLERY_ROOTS": (
+            f"{generations['video_dir']}, {files['root']}\n{MEMORY_ROOT}\n{MEMORY_CONN_ROOT}"
+        ),
     }
     with environment(**env):
         purge_cached_app()
@@ -237,6 +289,9 @@ def test_stored_copy_is_played_from_the_api_server(
     resp = admin.get(f"{api}/bailian/{keep['play']['url']}", timeout=10)
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "video/mp4"
+    assert resp.headers["content-disposition"] == 'inline; filename="keep.mp4"'
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in resp.headers["content-security-policy"]
     assert resp.content == SAMPLE
     partial = admin.get(
         f"{api}/bailian/{keep['play']['url']}", headers={"Range": "bytes=0-99"}, timeout=10
@@ -297,7 +352,7 @@ def test_a_user_sees_only_the_dags_they_may_read(
 
 
 def test_expired_urls_without_a_stored_copy_become_expired_tiles(
-    generations: dict[str, Any],
+    generations: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The data layer alone (no HTTP): a day later the signed URLs are gone, the copy is not."""
     from airflow.utils.session import create_session
@@ -305,6 +360,7 @@ def test_expired_urls_without_a_stored_copy_become_expired_tiles(
     from airflow_provider_bailian.plugins.videos import list_videos
 
     later = datetime.now(timezone.utc) + timedelta(days=2)
+    monkeypatch.setenv("AIRFLOW__BAILIAN__GALLERY_ROOTS", str(generations["video_dir"]))
     with create_session() as session:
         page = list_videos(
             session, readable_dag_ids={"bailian_g_mapped"}, dag_id="bailian_g_mapped", now=later
@@ -320,3 +376,263 @@ def test_expired_urls_without_a_stored_copy_become_expired_tiles(
     assert all(v["video_url_expired"] for v in page.videos if v["video_url"])
     assert nobody.videos == []
     assert nobody.total_entries == 0
+    # No gallery_roots (the default): the api-server reads no stored copy at all.
+    monkeypatch.delenv("AIRFLOW__BAILIAN__GALLERY_ROOTS")
+    with create_session() as session:
+        unset = list_videos(
+            session, readable_dag_ids={"bailian_g_mapped"}, dag_id="bailian_g_mapped", now=later
+        )
+    (keep,) = [v for v in unset.videos if v["task_id"] == "keep"]
+    assert keep["play"]["kind"] == "expired"
+
+
+# ---- the file route reads only videos inside [bailian] gallery_roots ----------------------
+
+
+def _xcom_url(api: str, dag_id: str, run_id: str, task_id: str) -> str:
+    return f"{api}/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}/xcomEntries"
+
+
+def _plant(admin: requests.Session, api: str, run: Any, task_id: str, value: Any) -> None:
+    """Write ``video_path`` through Airflow's REST API, as any user with XCom write access can."""
+    url = _xcom_url(api, run.dag_id, run.run_id, task_id)
+    resp = admin.patch(f"{url}/video_path", json={"value": value}, timeout=10)
+    if resp.status_code == 404:
+        resp = admin.post(url, json={"key": "video_path", "value": value}, timeout=10)
+    assert resp.status_code in (200, 201), resp.text
+
+
+def _file(session: requests.Session, api: str, run: Any, task_id: str, **extra: Any) -> Any:
+    params = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": task_id}
+    return session.get(f"{api}/bailian/api/videos/file", params=params, timeout=10, **extra)
+
+
+def _tile(session: requests.Session, api: str, run: Any, task_id: str) -> dict[str, Any]:
+    videos, _ = _videos(session, api, dag_id=run.dag_id, run_id=run.run_id)
+    (tile,) = [v for v in videos if v["task_id"] == task_id]
+    return tile
+
+
+HOSTILE = {
+    "etc_passwd": lambda f: "/etc/passwd",
+    "airflow_cfg": lambda f: f"file://{os.environ['AIRFLOW_HOME']}/airflow.cfg",
+    "symlink_out_of_a_root": lambda f: str(f["root"] / "link.mp4"),
+    "dot_dot_out_of_a_root": lambda f: f"{f['root']}/../{f['outside'].name}/elsewhere.mp4",
+    "not_a_video_in_a_root": lambda f: str(f["root"] / "notes.mp4"),
+    "file_url_with_a_host": lambda f: f"file://localhost{f['root']}/../{f['outside'].name}/x",
+    "url_with_its_own_connection": lambda f: "memory://any_conn@bailian-gallery/videos/good.mp4",
+    "url_with_another_connection": lambda f: "memory://other@bailian-gallery/by-conn/good.mp4",
+    "bucket_outside_the_prefixes": lambda f: "memory://other-bucket/videos/good.mp4",
+    "prefix_is_not_a_folder": lambda f: "memory://bailian-gallery/videos-private/good.mp4",
+    "object_dot_dot": lambda f: "memory://bailian-gallery/videos/../videos-private/good.mp4",
+    "object_not_a_video": lambda f: MEMORY_ROOT + "notes.mp4",
+    "not_a_string": lambda f: {"path": "/etc/passwd"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_planted_location_outside_the_roots_is_not_served(
+    case: str,
+    api: str,
+    admin: requests.Session,
+    outsider: requests.Session,
+    generations: dict[str, Any],
+    files: dict[str, Path],
+) -> None:
+    run = generations["planted"]
+    location = HOSTILE[case](files)
+    if case == "airflow_cfg":
+        assert Path(location[len("file://") :]).is_file()
+    _plant(admin, api, run, "generate", location)
+    for session in (admin, outsider):
+        resp = _file(session, api, run, "generate")
+        assert resp.status_code == 404, (case, resp.status_code)
+        assert "root:" not in resp.text
+        assert "fernet_key" not in resp.text
+        assert SAMPLE[:64] not in resp.content
+        ranged = _file(session, api, run, "generate", headers={"Range": "bytes=0-99"})
+        assert ranged.status_code == 404
+    tile = _tile(admin, api, run, "generate")
+    if case == "object_not_a_video":
+        # The listing does not read object stores (a request per tile); the page falls back
+        # to the signed URL when the file route answers 404.
+        assert tile["play"]["kind"] == "stored"
+    else:
+        assert tile["play"] == {"kind": "signed", "url": tile["video_url"]}
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        lambda f: str(f["root"] / "good.mp4"),
+        lambda f: f"file://{f['root']}/good.mp4",
+        lambda f: f"{f['root']}/./sub/../good.mp4",
+        lambda f: MEMORY_ROOT + "good.mp4",
+        lambda f: "memory://bailian-gallery/by-conn/good.mp4",  # read with the root's connection
+        lambda f: "memory://gallery_store@bailian-gallery/by-conn/good.mp4",  # the same one
+    ],
+    ids=["path", "file_url", "normalised", "object_store", "root_connection", "same_connection"],
+)
+def test_a_video_inside_a_root_is_served_to_readers_of_the_dag(
+    location: Any,
+    api: str,
+    admin: requests.Session,
+    outsider: requests.Session,
+    generations: dict[str, Any],
+    files: dict[str, Path],
+) -> None:
+    (files["root"] / "sub").mkdir(exist_ok=True)
+    run = generations["planted"]
+    _plant(admin, api, run, "generate", location(files))
+    tile = _tile(admin, api, run, "generate")
+    assert tile["play"]["kind"] == "stored"
+    for session in (admin, outsider):  # both may read bailian_g_planted
+        resp = session.get(f"{api}/bailian/{tile['play']['url']}", timeout=10)
+        assert resp.status_code == 200
+        assert resp.content == SAMPLE
+        assert resp.headers["content-type"] == "video/mp4"
+        assert resp.headers["content-disposition"] == 'inline; filename="generate.mp4"'
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert resp.headers["content-security-policy"].endswith("sandbox")
+
+
+def test_only_a_provider_generation_with_a_result_is_served(
+    api: str, admin: requests.Session, generations: dict[str, Any], files: dict[str, Path]
+) -> None:
+    """A video inside a root, planted on a task instance without a Bailian result."""
+    run = generations["planted"]
+    _plant(admin, api, run, "refused", str(files["root"] / "good.mp4"))
+    assert _file(admin, api, run, "refused").status_code == 404
+    assert _tile(admin, api, run, "refused")["play"]["kind"] == "expired"
+
+
+def test_a_video_of_a_dag_the_user_may_not_read_is_refused(
+    api: str,
+    admin: requests.Session,
+    outsider: requests.Session,
+    generations: dict[str, Any],
+    files: dict[str, Path],
+) -> None:
+    run = generations["private"]
+    _plant(admin, api, run, "generate", str(files["root"] / "good.mp4"))
+    assert _file(admin, api, run, "generate").content == SAMPLE
+    resp = _file(outsider, api, run, "generate")
+    assert resp.status_code == 403
+    assert SAMPLE[:64] not in resp.content
+
+
+def test_the_reason_is_logged_once(
+    api: str,
+    admin: requests.Session,
+    generations: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run = generations["planted"]
+    location = "/etc//passwd"  # this test's own spelling: nothing logged it before
+    _plant(admin, api, run, "generate", location)
+    with caplog.at_level("WARNING", logger="airflow_provider_bailian.plugins.videos"):
+        for _ in range(3):
+            assert _file(admin, api, run, "generate").status_code == 404
+            _tile(admin, api, run, "generate")
+    reasons = [r.getMessage() for r in caplog.records if repr(location) in r.getMessage()]
+    assert len(reasons) == 1, reasons
+    assert "outside the allowed folders" in reasons[0]
+    assert f"{PLANTED}/{run.run_id}/generate" in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("route", "params"),
+    [
+        ("videos", {"offset": 10**30}),
+        ("videos", {"offset": 1_000_001}),
+        ("videos", {"limit": 10**30}),
+        ("videos", {"offset": -1}),
+        ("videos", {"dag_id": "d" * 251}),
+        (
+            "videos/file",
+            {"dag_id": "bailian_g_mapped", "run_id": "r", "task_id": "t", "map_index": 10**30},
+        ),
+        (
+            "videos/file",
+            {"dag_id": "bailian_g_mapped", "run_id": "r", "task_id": "t", "map_index": -2},
+        ),
+        ("videos/file", {"dag_id": "bailian_g_mapped", "run_id": "r" * 251, "task_id": "t"}),
+    ],
+)
+def test_numbers_and_ids_out_of_bounds_answer_422(
+    api: str, admin: requests.Session, route: str, params: dict[str, Any]
+) -> None:
+    resp = admin.get(f"{api}/bailian/api/{route}", params=params, timeout=10)
+    assert resp.status_code == 422, resp.text
+
+
+def test_the_page_has_a_content_security_policy(api: str, admin: requests.Session) -> None:
+    page = requests.get(f"{api}/bailian/", timeout=10)
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'self'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    # The page obeys it: no inline script or style, no style attribute.
+    assert "<script>" not in page.text
+    assert "<style" not in page.text
+    assert "style=" not in page.text
+    assert ".style" not in requests.get(f"{api}/bailian/static/gallery.js", timeout=10).text
+    listing = admin.get(f"{api}/bailian/api/videos", timeout=10)
+    assert listing.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Chromium")
+def test_the_page_runs_under_its_policy_in_a_browser(api: str) -> None:
+    """Headless Chromium: the script runs (it asks the API and shows the sign-in message)
+    and the browser reports no Content-Security-Policy violation."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gallery-chromium-") as profile:
+        done = subprocess.run(
+            [
+                "/usr/bin/chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                f"{api}/bailian/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert "Sign in to Airflow to see the videos." in done.stdout, done.stderr[-2000:]
+    assert "Content Security Policy" not in done.stderr
+    assert "Content-Security-Policy" not in done.stderr
+
+
+def test_the_filters_list_is_capped(
+    generations: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last test of the module: it adds a second run of the private DAG."""
+    from airflow.utils.session import create_session
+
+    from airflow_provider_bailian.emulator import BailianEmulator
+    from airflow_provider_bailian.plugins import videos
+
+    with (
+        BailianEmulator(api_key=FAKE_KEY, task_seconds=0.3) as emu,
+        environment(AIRFLOW_CONN_BAILIAN_DAG=conn_json(emu.base_url)),
+    ):
+        second = run_dag(FILE, "bailian_g_private")
+    readable = {"bailian_g_mapped", "bailian_g_private", PLANTED}
+    with create_session() as session:
+        whole = videos.list_filters(session, readable_dag_ids=readable)
+        monkeypatch.setattr(videos, "MAX_FILTER_DAGS", 2)
+        monkeypatch.setattr(videos, "MAX_FILTER_RUNS", 1)
+        capped = videos.list_filters(session, readable_dag_ids=readable)
+    assert set(whole) == readable
+    assert whole["bailian_g_private"] == [second.run_id, generations["private"].run_id]
+    assert list(capped) == sorted(readable)[:2]
+    assert all(len(runs) == 1 and runs[0] == whole[dag][0] for dag, runs in capped.items())

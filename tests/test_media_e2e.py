@@ -648,3 +648,24 @@ def test_plan_modes_edit_and_speech_validate_and_price_like_their_operators() ->
         )
     fields = [f for f, _v, _a in info.value.problems]
     assert fields == ["requests[0].video", "requests[1].audio"]
+
+
+def test_videos_and_audio_follow_input_roots(
+    ds: BailianHook, emulator: Any, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "private.mp4").write_bytes(make_mp4(seconds=3.0))
+    monkeypatch.setenv("AIRFLOW__BAILIAN__INPUT_ROOTS", str(files))
+    request = VideoEditRequest(
+        model="wan2.7-videoedit", video=str(outside / "private.mp4"), prompt="p"
+    )
+    with pytest.raises(BailianValidationError) as info:
+        ds.submit_video(request)
+    assert "input_roots" in str(info.value)
+    assert emulator.requests == []
+    inside = VideoEditRequest(
+        model="wan2.7-videoedit", video=str(files / "product.mp4"), prompt="p"
+    )
+    ds.submit_video(inside)
+    assert _sent(emulator)["body"]["input"]["media"][0]["url"].startswith("oss://")

@@ -114,3 +114,32 @@ def test_classic_form_hints_the_allowed_values() -> None:
     placeholders = BailianHook.get_ui_field_behaviour()["placeholders"]
     assert placeholders["api_style"].split(" | ") == list(API_STYLES)
     assert placeholders["region"].split(" | ") == list(REGIONS)
+
+
+def test_config_options_are_declared_and_airflow_lists_them() -> None:
+    """``[bailian] gallery_roots`` and ``input_roots``: empty by default, in Airflow's config."""
+    from airflow_provider_bailian import storage_roots
+
+    options = get_provider_info()["config"][storage_roots.SECTION]["options"]
+    assert set(options) == {storage_roots.GALLERY_ROOTS, storage_roots.INPUT_ROOTS}
+    assert all(o["default"] == "" and o["example"] for o in options.values())
+    env = {**os.environ, "AIRFLOW__BAILIAN__GALLERY_ROOTS": "/data/bailian-videos"}
+    env.pop("AIRFLOW__BAILIAN__INPUT_ROOTS", None)
+    listed = subprocess.run(
+        [sys.executable, "-m", "airflow", "config", "list", "--section", "bailian"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "gallery_roots" in listed.stdout
+    assert "input_roots" in listed.stdout
+    value = subprocess.run(
+        [sys.executable, "-m", "airflow", "config", "get-value", "bailian", "gallery_roots"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert value.stdout.strip().splitlines()[-1] == "/data/bailian-videos"

@@ -351,7 +351,8 @@ MEDIA_MODELS: dict[str, dict[str, Any]] = {
     "wan3.0-video-prime": _WAN30,
     "wan2.7-r2v": _WAN27_R2V,
     "wan2.7-r2v-2026-06-12": _WAN27_R2V,
-    # duration 0 follows the input video (reported, not confirmed); so does no duration.
+    # duration 0 follows the input video (reported, not confirmed); so does no duration on
+    # any request that edits a video.
     "wan2.7-videoedit": _media(
         {"video": 1, "reference_image": 5},
         ("resolution", "duration", "audio_setting", "prompt_extend"),
@@ -365,10 +366,11 @@ MEDIA_MODELS: dict[str, dict[str, Any]] = {
     "happyhorse-1.1-i2v": _HH_I2V,
     "happyhorse-1.0-r2v": _HH_R2V,
     "happyhorse-1.1-r2v": _HH_R2V,
+    # No duration is documented: the family's 3-15 is taken; none asked follows the input.
     "happyhorse-1.0-video-edit": _media(
         {"video": 1, "reference_image": 5},
-        ("resolution", "audio_setting", "prompt_extend"),
-        durations=(),
+        ("resolution", "duration", "audio_setting", "prompt_extend"),
+        durations=tuple(range(3, 16)),
         required={"video": 1},
         billed_input="video",
     ),

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 class EmulatorServer(ThreadingHTTPServer):
+    """The emulator's threaded HTTP server (IPv4), bound without a reverse DNS lookup."""
+
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
@@ -45,10 +47,14 @@ class EmulatorServer(ThreadingHTTPServer):
 
 
 class EmulatorServer6(EmulatorServer):
+    """The same on an IPv6 host."""
+
     address_family = socket.AF_INET6
 
 
 class RequestHandler(BaseHTTPRequestHandler):
+    """One connection: every request goes to the emulator, its reply is written back."""
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: EmulatorServer

@@ -292,18 +292,18 @@ def _output_duration(
     params: Mapping[str, Any], prompt: str, items: list[tuple[str, Seen]], model: Mapping[str, Any]
 ) -> int:
     """The video's seconds: as asked; for -1 the model's pick (here: from the prompt, 2-15 s);
-    for 0, none asked on an edit model, or a model without durations: the input video's."""
+    for 0, or none asked when a video is edited: the input video's (within the model's)."""
     durations = model["durations"]
     duration = params.get("duration")
     if duration is None:
-        duration = 0 if (0 in durations or not durations) else 5
+        duration = 0 if any(kind == "video" for kind, _seen in items) else 5
     duration = int(duration)
     if duration == -1:
         return 2 + int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 14
     if duration == 0:
         seconds = _input_seconds(items, ("video",)) or UNSEEN_VIDEO_SECONDS
-        longest = max((d for d in durations if d > 0), default=15)
-        return max(2, min(longest, math.ceil(seconds)))
+        allowed = [d for d in durations if d > 0] or [2, 15]
+        return max(allowed[0], min(allowed[-1], math.ceil(seconds)))
     return duration
 
 

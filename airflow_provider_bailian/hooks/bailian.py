@@ -317,7 +317,11 @@ class BailianHook(BaseHook):
         host, form, oss_url = self.protocol.upload_form(answer, name, image.mime)
         for attempt in self._retrying(what=f"upload of {image.source}", submission=False):
             with attempt:
-                content = image.data if isinstance(image, LocalImage) else open_input(image.source)
+                content = (
+                    image.data
+                    if isinstance(image, LocalImage)
+                    else open_input(image.location or image.source)
+                )
                 try:
                     resp = self._post_form(host, form, (name, content, image.mime))
                 except _requests_error() as exc:

@@ -50,11 +50,11 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
     :param template: an effect template name (the prompt is then ignored).
     :param seed: 0..2147483647 (templated).
     :param watermark: add the "AI generated" watermark (service default False).
-    :param media, upload_local_files: more inputs, and image uploads, as in
-        ``BailianVideoGenerationOperator``.
-    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
-        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
-        ``BailianVideoGenerationOperator``.
+
+    Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
+    ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
+    :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
     template_fields: Sequence[str] = (

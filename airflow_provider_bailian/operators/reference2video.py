@@ -42,11 +42,11 @@ class BailianReference2VideoOperator(BailianVideoGenerationOperator):
     :param shot_type: ``single`` or ``multi``.
     :param audio: the sound switch, where the model has one.
     :param seed, watermark: as for the other operators (``seed`` templated).
-    :param media, upload_local_files: more inputs, and image uploads, as in
-        ``BailianVideoGenerationOperator``.
-    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
-        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
-        ``BailianVideoGenerationOperator``.
+
+    Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
+    ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
+    :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
     template_fields: Sequence[str] = (

@@ -30,10 +30,11 @@ class BailianSpeech2VideoOperator(BailianVideoGenerationOperator):
         ``oss://`` URL, or a file, read once and uploaded to Bailian's temporary storage.
     :param model: ``wan2.2-s2v`` (default; templated).
     :param resolution: ``480P`` or ``720P`` (templated).
-    :param media, upload_local_files: as in ``BailianVideoGenerationOperator``.
-    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
-        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
-        ``BailianVideoGenerationOperator``.
+
+    Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
+    ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
+    :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
     template_fields: Sequence[str] = ("image", "audio", "model", "resolution", "download_to")

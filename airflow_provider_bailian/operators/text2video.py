@@ -66,11 +66,11 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
     :param ratio: ``16:9``, ``9:16``, ``1:1``, ``4:3`` or ``3:4`` (wan2.7; wan3.0 also
         ``adaptive``; HappyHorse also ``4:5``, ``5:4``, ``21:9``, ``9:21``; templated).
     :param audio: wan3.0's sound switch (service default on).
-    :param media: wan3.0's inputs (frames, reference images, videos and audio, a PDF or a
-        link), as in ``BailianVideoGenerationOperator``.
-    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
-        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
-        ``BailianVideoGenerationOperator``.
+
+    Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
+    ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
+    :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
     template_fields: Sequence[str] = (

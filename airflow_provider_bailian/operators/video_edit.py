@@ -37,11 +37,11 @@ class BailianVideoEditOperator(BailianVideoGenerationOperator):
         follows the input, estimated at the model's maximum unless the file tells its length.
     :param audio_setting: ``auto`` (the model decides the sound) or ``origin`` (keep the input's).
     :param prompt_extend, seed, watermark: as for the other operators (``seed`` templated).
-    :param media, upload_local_files: more inputs, and image uploads, as in
-        ``BailianVideoGenerationOperator``.
-    :param bailian_conn_id, wait_for_completion, deferrable, poll_interval, timeout, reattach,
-        download_to, prices, max_cost, dry_run: waiting, delivery and spend, as in
-        ``BailianVideoGenerationOperator``.
+
+    Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
+    ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
+    :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
     template_fields: Sequence[str] = (

@@ -8,12 +8,16 @@ inside the UI) and mounts the app in the api-server:
 * ``GET /bailian/api/videos`` finished and failed generations the caller may read, newest
   first (query ``dag_id``, ``run_id``, ``limit``, ``offset``; the total in ``X-Total-Count``);
 * ``GET /bailian/api/filters`` the DAGs and runs that have generations, for the filters;
-* ``GET /bailian/api/videos/file`` the stored copy of one video (``video_path``), streamed.
+* ``GET /bailian/api/videos/file`` the stored copy of one video (``video_path``), streamed,
+  only from the folders and prefixes of ``[bailian] gallery_roots`` (see ``videos.py``).
 
 Airflow does not authenticate plugin apps, so every data route depends on Airflow's own
 ``get_user`` (the UI's JWT cookie or a ``Bearer`` token, checked by the configured auth
 manager) and narrows what it reads to the DAGs the auth manager says the user may read.
 On Airflow 2.11 the plugin is empty: the "Bailian video" extra link stays the way in.
+
+Every answer carries ``X-Content-Type-Options: nosniff``; the page a Content-Security-Policy
+that allows its own script, style and API only (no inline code) and the signed video URLs.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
@@ -31,6 +35,15 @@ except ImportError:  # pragma: no cover - every supported Airflow has it
 URL_PREFIX = "/bailian"
 STATIC_DIR = Path(__file__).with_name("static")
 PAGE_NAME = "Bailian videos"
+#: The page: its own files and API, videos from here or a signed http(s) URL, framed only by
+#: the Airflow UI of the same origin.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; media-src 'self' https: http:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'"
+)
+#: A video opened on its own: nothing in it runs.
+FILE_CSP = "default-src 'none'; media-src 'self'; sandbox"
 
 
 def create_app() -> Any:
@@ -48,6 +61,14 @@ def create_app() -> Any:
     from airflow_provider_bailian.plugins import videos
 
     app = FastAPI(title="Bailian videos", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def security_headers(request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     read_xcoms = [Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.XCOM))]
 
     def readable_dag_ids(user: GetUserDep) -> set[str]:
@@ -57,16 +78,19 @@ def create_app() -> Any:
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(
+            STATIC_DIR / "index.html",
+            headers={"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP},
+        )
 
     @app.get("/api/videos", dependencies=read_xcoms, response_model=None)
     def list_videos(
         session: SessionDep,
         readable: ReadableDagIds,
-        dag_id: str | None = None,
-        run_id: str | None = None,
+        dag_id: Annotated[str | None, Query(max_length=videos.ID_MAX_LENGTH)] = None,
+        run_id: Annotated[str | None, Query(max_length=videos.ID_MAX_LENGTH)] = None,
         limit: Annotated[int, Query(ge=1, le=videos.MAX_LIMIT)] = videos.DEFAULT_LIMIT,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=videos.MAX_OFFSET)] = 0,
     ) -> JSONResponse:
         found = videos.list_videos(
             session,
@@ -87,21 +111,31 @@ def create_app() -> Any:
     def video_file(
         session: SessionDep,
         readable: ReadableDagIds,
-        dag_id: str,
-        run_id: str,
-        task_id: str,
-        map_index: int = -1,
+        dag_id: Annotated[str, Query(min_length=1, max_length=videos.ID_MAX_LENGTH)],
+        run_id: Annotated[str, Query(min_length=1, max_length=videos.ID_MAX_LENGTH)],
+        task_id: Annotated[str, Query(min_length=1, max_length=videos.ID_MAX_LENGTH)],
+        map_index: Annotated[int, Query(ge=-1, le=videos.MAX_MAP_INDEX)] = -1,
     ) -> Response:
         if dag_id not in readable:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
         key = videos.TaskKey(dag_id, run_id, task_id, map_index)
-        location = videos.stored_location(session, key)
-        if not location or not videos.servable(location):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "No stored copy of this video")
-        local = videos.local_path(location)
-        if local is not None:
-            return FileResponse(local, media_type="video/mp4")
-        return StreamingResponse(_stream(location), media_type="video/mp4")
+        missing = HTTPException(status.HTTP_404_NOT_FOUND, "No stored copy of this video")
+        copy = videos.stored_copy(
+            key, videos.generation_xcoms(session, key), videos.gallery_roots()
+        )
+        if copy is None:
+            raise missing
+        headers = {
+            "Content-Disposition": f'inline; filename="{videos.download_name(key)}"',
+            "Content-Security-Policy": FILE_CSP,
+            "Cache-Control": "private",
+        }
+        if copy.local:
+            return FileResponse(copy.location, media_type="video/mp4", headers=headers)
+        chunks = videos.open_stored(key, copy)
+        if chunks is None:
+            raise missing
+        return StreamingResponse(chunks, media_type="video/mp4", headers=headers)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -126,15 +160,6 @@ class LazyGalleryApp:
             if self._app is None:
                 self._app = app
         await self._app(scope, receive, send)
-
-
-def _stream(location: str, chunk_size: int = 1024 * 1024) -> Any:
-    """Chunks of a stored copy on an object store Airflow knows (S3, GCS, ...)."""
-    from airflow_provider_bailian._compat import object_storage_path
-
-    with object_storage_path(location).open("rb") as source:
-        while chunk := source.read(chunk_size):
-            yield chunk
 
 
 class BailianGalleryPlugin(AirflowPlugin):  # type: ignore[misc,valid-type]

@@ -9,17 +9,26 @@ A generation is a task instance that pushed both ``video_url`` (pushed first, by
 Bailian generation operator) and ``task_id`` (the Bailian task id, once submitted), and whose
 state is final. A page costs three indexed queries whatever the history: the page of task
 instances with the total count, the XComs of those task instances, their rendered fields.
+
+A stored copy (``video_path``) is any string an XCom writer chose, so the api-server reads it
+only when it lies inside ``[bailian] gallery_roots`` (``storage_roots``), the task instance
+carries the provider's own result, and the bytes start like an MP4/MOV; otherwise the tile
+plays the signed URL and the reason is logged once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Collection, Iterable
+import re
+import stat
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from airflow_provider_bailian import storage_roots
 from airflow_provider_bailian.download import url_expiry
 
 if TYPE_CHECKING:
@@ -36,7 +45,18 @@ XCOM_KEYS = (KEY_TASK_ID, KEY_VIDEO_URL, KEY_RESULT, KEY_USAGE, KEY_COST, KEY_VI
 FINAL_STATES = ("success", "failed")
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
-_LOCAL_SCHEMES = ("", "file", "local")
+#: Bounds of the other query parameters: past them the routes answer 422, the database is
+#: never asked (a 64-bit overflow there is a 500).
+MAX_OFFSET = 1_000_000
+MAX_MAP_INDEX = 2**31 - 1
+ID_MAX_LENGTH = 250  # Airflow's own limit on DAG, run and task ids
+#: The filters list: at most this many DAGs, each with at most this many newest runs.
+MAX_FILTER_DAGS = 500
+MAX_FILTER_RUNS = 100
+#: How many bytes of a stored copy are read to tell an MP4/MOV (``ftyp`` box at offset 4).
+VIDEO_HEAD = 12
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,8 +138,12 @@ def list_videos(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     now: datetime | None = None,
+    roots: Collection[storage_roots.Root] | None = None,
 ) -> VideoPage:
-    """One page of generations the caller may read, newest first."""
+    """One page of generations the caller may read, newest first.
+
+    ``roots``: where stored copies may be read (default ``[bailian] gallery_roots``).
+    """
     from sqlalchemy import func, select
 
     if not readable_dag_ids or (dag_id and dag_id not in readable_dag_ids):
@@ -136,7 +160,7 @@ def list_videos(
             TI.map_index,
         )
         .limit(max(1, min(limit, MAX_LIMIT)))
-        .offset(max(0, offset))
+        .offset(max(0, min(offset, MAX_OFFSET)))
     ).all()
     if rows:
         total = rows[0].total
@@ -146,15 +170,22 @@ def list_videos(
     xcoms = _xcoms_of(session, keys, [r.dag_run_id for r in rows])
     rendered = _rendered_fields_of(session, keys)
     now = now or datetime.now(timezone.utc)
+    roots = gallery_roots() if roots is None else tuple(roots)
     videos = [
-        describe(key, row.state, row.end_date, xcoms.get(key, {}), rendered.get(key, {}), now)
+        describe(
+            key, row.state, row.end_date, xcoms.get(key, {}), rendered.get(key, {}), now, roots
+        )
         for key, row in zip(keys, rows, strict=True)
     ]
     return VideoPage(videos=videos, total_entries=total)
 
 
 def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict[str, list[str]]:
-    """The DAGs with generations the caller may read, each with its runs (newest first)."""
+    """The DAGs with generations the caller may read, each with its runs (newest first).
+
+    Capped: the first ``MAX_FILTER_DAGS`` DAGs by id, each with its ``MAX_FILTER_RUNS``
+    newest runs (older runs stay reachable through the DAG filter and the pages).
+    """
     from sqlalchemy import func, select
 
     if not readable_dag_ids:
@@ -162,10 +193,23 @@ def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict
     query, _ = _generations(readable_dag_ids, None, None)
     sub = query.subquery()
     last_end = func.max(sub.c.end_date)
-    runs = session.execute(
-        select(sub.c.dag_id, sub.c.run_id, last_end)
+    per_run = (
+        select(
+            sub.c.dag_id,
+            sub.c.run_id,
+            last_end.label("last_end"),
+            func.row_number()
+            .over(partition_by=sub.c.dag_id, order_by=last_end.desc())
+            .label("newest"),
+            func.dense_rank().over(order_by=sub.c.dag_id).label("dag_rank"),
+        )
         .group_by(sub.c.dag_id, sub.c.run_id)
-        .order_by(sub.c.dag_id, last_end.desc())
+        .subquery()
+    )
+    runs = session.execute(
+        select(per_run.c.dag_id, per_run.c.run_id, per_run.c.last_end)
+        .where(per_run.c.newest <= MAX_FILTER_RUNS, per_run.c.dag_rank <= MAX_FILTER_DAGS)
+        .order_by(per_run.c.dag_id, per_run.c.last_end.desc(), per_run.c.run_id)
     ).all()
     filters: dict[str, list[str]] = {}
     for dag, run, _ in runs:
@@ -246,6 +290,7 @@ def describe(
     xcoms: dict[str, Any],
     rendered: dict[str, Any],
     now: datetime,
+    roots: Collection[storage_roots.Root] = (),
 ) -> dict[str, Any]:
     """One generation as the API returns it. The page picks its player from ``play``."""
     result = _dict(xcoms.get(KEY_RESULT))
@@ -279,7 +324,7 @@ def describe(
         "end_date": end_date.isoformat() if end_date else None,
         "ti_url": ti_url(key),
     }
-    item["play"] = play_source(item)
+    item["play"] = play_source(item, stored=stored_copy(key, xcoms, roots) is not None)
     return item
 
 
@@ -296,9 +341,9 @@ def file_url(item: dict[str, Any]) -> str:
     return "api/videos/file?" + urlencode(query)
 
 
-def play_source(item: dict[str, Any]) -> dict[str, Any]:
+def play_source(item: dict[str, Any], *, stored: bool) -> dict[str, Any]:
     """What the page plays: the stored copy, else the signed URL while valid, else nothing."""
-    if item["video_path"] and servable(item["video_path"]):
+    if stored:
         return {"kind": "stored", "url": file_url(item)}
     if item["video_url"] and not item["video_url_expired"]:
         return {"kind": "signed", "url": item["video_url"]}
@@ -307,43 +352,147 @@ def play_source(item: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "none", "url": None}
 
 
-def _scheme(location: str) -> str:
-    return location.split("://", 1)[0].lower() if "://" in location else ""
+def gallery_roots() -> tuple[storage_roots.Root, ...]:
+    """``[bailian] gallery_roots`` of the api-server; a malformed value serves nothing."""
+    from airflow.configuration import conf
+
+    try:
+        return storage_roots.configured_roots(storage_roots.GALLERY_ROOTS, conf)
+    except storage_roots.NotAllowed as exc:
+        storage_roots.log_once(
+            log,
+            "Bailian gallery: [bailian] gallery_roots is ignored (%s): no stored copy is served",
+            exc,
+        )
+        return ()
 
 
-def local_path(location: str) -> str | None:
-    """The file system path of a local ``video_path`` (plain or ``file://``), else ``None``."""
-    if _scheme(location) not in _LOCAL_SCHEMES:
+def is_generation(xcoms: dict[str, Any]) -> bool:
+    """The provider's own XComs of a finished generation: the Bailian task id and its result."""
+    task_id = _text(xcoms.get(KEY_TASK_ID))
+    result = _dict(xcoms.get(KEY_RESULT))
+    return (
+        bool(task_id) and result.get("task_id") == task_id and result.get("status") == "SUCCEEDED"
+    )
+
+
+def looks_like_video(head: bytes) -> bool:
+    """MP4 and MOV files (ISO base media) open with a box whose type is ``ftyp``."""
+    return len(head) >= 8 and head[4:8] == b"ftyp"
+
+
+def stored_copy(
+    key: TaskKey, xcoms: dict[str, Any], roots: Collection[storage_roots.Root]
+) -> storage_roots.Allowed | None:
+    """Where the api-server may read this generation's stored copy, or ``None`` (why: logged
+    once). A local copy is checked down to its first bytes; an object-store copy by its URL
+    here and by its bytes when the file route opens it (``open_stored``)."""
+    location = _text(xcoms.get(KEY_VIDEO_PATH))
+    if location is None:
         return None
-    return location.split("://", 1)[1] if "://" in location else location
+    if not roots:
+        storage_roots.log_once(
+            log,
+            "Bailian gallery: [bailian] gallery_roots is empty, so no stored copy (video_path) "
+            "is served; tiles play the signed URL while it is valid",
+        )
+        return None
+    try:
+        allowed = storage_roots.resolve(location, roots)
+        if not is_generation(xcoms):
+            raise storage_roots.NotAllowed("the task instance has no SUCCEEDED Bailian result")
+        if allowed.local:
+            _check_local_video(allowed.location)
+        elif not _known_store(location):
+            raise storage_roots.NotAllowed("no file system is installed for its scheme")
+    except storage_roots.NotAllowed as exc:
+        _refused(key, location, str(exc))
+        return None
+    return allowed
 
 
-def servable(location: str) -> bool:
-    """Whether this api-server can read the stored copy (local file here, or a known store)."""
-    path = local_path(location)
-    if path is not None:
-        return os.path.isfile(path)
+def _refused(key: TaskKey, location: str, reason: str) -> None:
+    storage_roots.log_once(
+        log,
+        "Bailian gallery: not serving video_path %r of %s: %s",
+        location,
+        f"{key.dag_id}/{key.run_id}/{key.task_id}[{key.map_index}]",
+        reason,
+    )
+
+
+def _check_local_video(path: str) -> None:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device
+            raise storage_roots.NotAllowed("not a regular file")
+        with open(path, "rb") as handle:
+            head = handle.read(VIDEO_HEAD)
+    except OSError as exc:
+        raise storage_roots.NotAllowed(f"unreadable ({type(exc).__name__})") from None
+    if not looks_like_video(head):
+        raise storage_roots.NotAllowed("its bytes are not an MP4/MOV video")
+
+
+def _known_store(location: str) -> bool:
     try:
         import fsspec
 
-        fsspec.get_filesystem_class(_scheme(location))
+        fsspec.get_filesystem_class(location.split("://", 1)[0].lower())
     except (ImportError, ValueError):
         return False
     return True
 
 
-def stored_location(session: Session, key: TaskKey) -> str | None:
-    """The ``video_path`` XCom of one generation (the caller has checked read access)."""
+def open_stored(
+    key: TaskKey, allowed: storage_roots.Allowed, chunk_size: int = 1024 * 1024
+) -> Iterator[bytes] | None:
+    """The chunks of an object-store copy, once its first bytes show a video; else ``None``."""
+    from airflow_provider_bailian._compat import object_storage_path
+
+    try:
+        source = object_storage_path(allowed.location).open("rb")
+    except Exception as exc:  # any store's own error: missing, denied, no connection
+        _refused(key, allowed.location, f"unreadable ({type(exc).__name__})")
+        return None
+    try:
+        first = source.read(chunk_size)
+    except Exception as exc:
+        source.close()
+        _refused(key, allowed.location, f"unreadable ({type(exc).__name__})")
+        return None
+    if not looks_like_video(first[:VIDEO_HEAD]):
+        source.close()
+        _refused(key, allowed.location, "its bytes are not an MP4/MOV video")
+        return None
+
+    def chunks() -> Iterator[bytes]:
+        with source:
+            chunk = first
+            while chunk:
+                yield chunk
+                chunk = source.read(chunk_size)
+
+    return chunks()
+
+
+def download_name(key: TaskKey) -> str:
+    """``<task>.mp4`` for ``Content-Disposition`` (``<task>-<map index>.mp4`` when mapped)."""
+    name = key.task_id if key.map_index < 0 else f"{key.task_id}-{key.map_index}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".mp4"
+
+
+def generation_xcoms(session: Session, key: TaskKey) -> dict[str, Any]:
+    """The generation XComs of one task instance (the caller has checked read access)."""
     from sqlalchemy import select
 
     XComModel, _, _ = _models()
-    row = session.execute(
-        select(XComModel.value).where(
+    rows = session.execute(
+        select(XComModel.key, XComModel.value).where(
             XComModel.dag_id == key.dag_id,
             XComModel.run_id == key.run_id,
             XComModel.task_id == key.task_id,
             XComModel.map_index == key.map_index,
-            XComModel.key == KEY_VIDEO_PATH,
+            XComModel.key.in_(XCOM_KEYS),
         )
-    ).first()
-    return _text(XComModel.deserialize_value(row)) if row else None
+    ).all()
+    return {row.key: XComModel.deserialize_value(row) for row in rows}

@@ -56,3 +56,29 @@ with DAG("bailian_g_private", schedule=None, start_date=START, catchup=False) as
         deferrable=False,
         poll_interval=0.2,
     )
+
+with DAG("bailian_g_planted", schedule=None, start_date=START, catchup=False) as planted:
+    # Generations whose ``video_path`` the tests overwrite through the REST API, as any user
+    # with XCom write access could: one with a Bailian result, one that failed without one.
+    BailianText2VideoOperator(
+        task_id="generate",
+        bailian_conn_id="bailian_dag",
+        model="wan2.6-t2v",
+        prompt="A video whose stored copy is planted.",
+        size="1280*720",
+        duration=5,
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.2,
+    )
+    BailianText2VideoOperator(
+        task_id="refused",
+        bailian_conn_id="bailian_dag",
+        model="wan2.6-t2v",
+        prompt="A video Bailian refuses [fail:DataInspectionFailed]",
+        size="1280*720",
+        duration=5,
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.2,
+    )
