@@ -10,21 +10,75 @@ here and validation reads the same row, so correcting a model is one edit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # Modes: what the user gives.
 TEXT, IMAGE, FRAMES, REFERENCE = "t2v", "i2v", "kf2v", "r2v"
+EDIT, SPEECH = "edit", "s2v"
 # Input shapes: where the inputs go in the body.
 SHAPE_PROMPT = "prompt"  # text only
 SHAPE_IMG_URL = "img_url"  # input.img_url (wan2.6 and older i2v)
 SHAPE_MEDIA = "media"  # input.media = [{type, url}] (wan2.7-i2v)
 SHAPE_FRAME_URLS = "frame_urls"  # input.first_frame_url / last_frame_url (kf2v)
 SHAPE_REFERENCES = "reference_urls"  # input.reference_urls (r2v)
+SHAPE_SPEECH = "image_audio_url"  # input.image_url + input.audio_url (s2v)
 # DashScope endpoints.
 ENDPOINT_VIDEO = "video-generation"
 ENDPOINT_IMAGE2VIDEO = "image2video"
 
 IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
 MAX_REFERENCES = 5
+
+# ---- media: one entry per type of input (bailian-api.md section 17) ------------------------
+# Kinds decide how a file the provider reads goes out: images inline as data URIs (or
+# uploaded), videos, audio and documents always through the temporary upload, links as is.
+KIND_IMAGE, KIND_VIDEO, KIND_AUDIO, KIND_DOCUMENT, KIND_LINK = (
+    "image",
+    "video",
+    "audio",
+    "document",
+    "link",
+)
+
+
+@dataclass(frozen=True)
+class MediaKind:
+    """What a kind of input file is: its formats (by their first bytes) and size limit."""
+
+    name: str
+    formats: tuple[str, ...]
+    max_mb: int  # [?] where Alibaba gives none; the model row may be stricter
+    inline: bool = False  # may go as a data: URI (documented for images only)
+    readable: bool = True  # False: a URL only (links)
+
+
+MEDIA_KINDS: dict[str, MediaKind] = {
+    KIND_IMAGE: MediaKind(KIND_IMAGE, IMAGE_FORMATS, 20, inline=True),
+    KIND_VIDEO: MediaKind(KIND_VIDEO, ("MP4", "MOV"), 100),
+    KIND_AUDIO: MediaKind(KIND_AUDIO, ("WAV", "MP3"), 15),
+    KIND_DOCUMENT: MediaKind(KIND_DOCUMENT, ("PDF",), 100),
+    KIND_LINK: MediaKind(KIND_LINK, (), 0, readable=False),
+}
+
+#: Every ``input.media`` type and its kind. A new type is one entry here (and the rows that
+#: take it). ``portrait`` and ``speech`` are the speech-to-video inputs (``image_url``,
+#: ``audio_url`` on the wire).
+MEDIA_TYPES: dict[str, str] = {
+    "first_frame": KIND_IMAGE,
+    "last_frame": KIND_IMAGE,
+    "first_clip": KIND_VIDEO,
+    "driving_audio": KIND_AUDIO,
+    "reference_image": KIND_IMAGE,
+    "reference_video": KIND_VIDEO,
+    "reference_audio": KIND_AUDIO,
+    "video": KIND_VIDEO,
+    "file": KIND_DOCUMENT,
+    "link": KIND_LINK,
+    "portrait": KIND_IMAGE,
+    "speech": KIND_AUDIO,
+}
+#: Extra keys of a media item whose values are inputs themselves (read and uploaded too).
+MEDIA_EXTRA_INPUTS: dict[str, str] = {"reference_voice": KIND_AUDIO}
 
 # Size strings by resolution tier and aspect ratio (W*H only).
 SIZE_TIERS: dict[str, dict[str, str]] = {
@@ -45,6 +99,10 @@ SIZE_TIERS: dict[str, dict[str, str]] = {
     },
 }
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
+RATIO_ADAPTIVE = "adaptive"
+HAPPYHORSE_RATIOS = (*RATIOS, "4:5", "5:4", "21:9", "9:21")
+#: ``duration`` value asking the model to pick the length (wan3.0): estimated at its maximum.
+DURATION_AUTO = -1
 
 
 def tier_of_size(size: str | None) -> str | None:
@@ -86,6 +144,32 @@ class ModelSpec:
     image_px: tuple[int, int] = (360, 2000)
     image_max_mb: int = 10
     image_ratio_max: float | None = None
+    # Other modes this model serves too (wan3.0-video: text, frames, references, editing).
+    also: tuple[str, ...] = ()
+    # The media protocol: (type, at most) pairs the model takes in input.media.
+    media: tuple[tuple[str, int], ...] = ()
+    # Groups of types that never go together (either group, not both).
+    media_exclusive: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    media_total_max: int | None = None  # items of all reference types together
+    media_seconds_max: tuple[tuple[str, float], ...] = ()  # total seconds per type
+    media_extras: tuple[str, ...] = ()  # extra item keys taken (reference_voice)
+    duration_auto: bool = False  # duration=-1: the model picks (estimated at the maximum)
+    audio_setting: bool = False  # parameters.audio_setting (auto | origin), editing
+    concurrency: int | None = None  # tasks running at once per account; None: section 7
+    # Seconds of input video billed besides the output: None = none, inf = all of it.
+    input_video_billed: float | None = None
+    estimated: bool = False  # no official facts on some limits [?]
+
+    def serves(self, *modes: str) -> bool:
+        return self.mode in modes or any(m in modes for m in self.also)
+
+    @property
+    def media_limits(self) -> dict[str, int]:
+        return dict(self.media)
+
+    @property
+    def max_duration(self) -> int:
+        return max(self.durations) if self.durations else self.default_duration
 
     @property
     def uses_resolution(self) -> bool:
@@ -110,6 +194,7 @@ _KF2V = {
     "last_frame": True,
     "template": True,
 }
+_IMAGE_WAN27 = {"image_px": (240, 8000), "image_max_mb": 20, "image_ratio_max": 8.0}
 _R2V = {
     "mode": REFERENCE,
     "shape": SHAPE_REFERENCES,
@@ -119,7 +204,73 @@ _R2V = {
     "default_size": "1920*1080",
     "shot_type": True,
     "image_px": (240, 5000),
+    "input_video_billed": 5.0,  # reference videos: at most 5 s in total
 }
+
+
+def _wan30(name: str) -> ModelSpec:
+    """Wan 3.0: text, frames, references, documents or links, 2-30 s, in one model (§17).
+
+    ``negative_prompt`` and ``prompt_extend`` are said not to be accepted [?]: not refused
+    here. Editing through the same model (a ``video`` input) is not confirmed [?].
+    """
+    refs = ("reference_image", "reference_video", "reference_audio", "file", "link", "video")
+    return ModelSpec(
+        name=name,
+        also=(IMAGE, REFERENCE, EDIT),
+        shape=SHAPE_MEDIA,
+        durations=tuple(range(2, 31)),
+        duration_auto=True,
+        prompt_max=20000,
+        resolutions=("480P", "720P", "1080P"),
+        default_resolution="1080P",
+        ratios=(RATIO_ADAPTIVE, *RATIOS),
+        audio_switch=True,
+        media=(
+            ("first_frame", 1),
+            ("last_frame", 1),
+            ("reference_image", 10),
+            ("reference_video", 5),
+            ("reference_audio", 5),
+            ("file", 1),
+            ("link", 1),
+            ("video", 1),
+        ),
+        media_exclusive=(
+            (("first_frame", "last_frame"), refs),
+            (("file",), ("link",)),
+        ),
+        media_seconds_max=(("reference_video", 15.0), ("reference_audio", 15.0)),
+        input_video_billed=15.0,  # the reference videos' maximum [?]
+        estimated=True,
+        **_IMAGE_WAN27,
+    )
+
+
+def _happyhorse(version: str) -> tuple[ModelSpec, ...]:
+    """Alibaba's HappyHorse family: text, first frame and references, same endpoint (§17)."""
+    common: dict[str, Any] = {
+        "shape": SHAPE_MEDIA,
+        "durations": tuple(range(3, 16)),
+        "prompt_max": 5000,  # not documented [?]
+        "estimated": True,
+        **_IMAGE_WAN27,
+        **_TIERS_HD,
+    }
+    return (
+        ModelSpec(name=f"happyhorse-{version}-t2v", ratios=HAPPYHORSE_RATIOS, **common),
+        ModelSpec(
+            name=f"happyhorse-{version}-i2v", mode=IMAGE, media=(("first_frame", 1),), **common
+        ),
+        ModelSpec(
+            name=f"happyhorse-{version}-r2v",
+            mode=REFERENCE,
+            ratios=HAPPYHORSE_RATIOS,
+            media=(("reference_image", 9),),
+            **common,
+        ),
+    )
+
 
 #: The capability table (bailian-api.md, sections 3 and 11-13). Correct it here when Alibaba changes a model.
 MODELS: dict[str, ModelSpec] = {
@@ -190,9 +341,11 @@ MODELS: dict[str, ModelSpec] = {
             prompt_max=5000,
             audio=True,
             last_frame=True,
-            image_px=(240, 8000),
-            image_max_mb=20,
-            image_ratio_max=8.0,
+            aliases=("wan2.7-i2v-2026-04-25",),
+            media=(("first_frame", 1), ("last_frame", 1), ("driving_audio", 1), ("first_clip", 1)),
+            # Valid sets: first_frame [+ last_frame] [+ driving_audio]; first_clip [+ last_frame].
+            media_exclusive=((("first_frame", "driving_audio"), ("first_clip",)),),
+            **_IMAGE_WAN27,
             **{**_I2V, "shape": SHAPE_MEDIA},
             **_TIERS_HD,
         ),
@@ -281,6 +434,68 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(name="wan2.6-r2v", **_R2V),
         # The sound switch is documented for wan2.6-i2v-flash; assumed for its r2v sibling [?].
         ModelSpec(name="wan2.6-r2v-flash", audio_switch=True, **_R2V),
+        # ---- the media protocol (section 17) ----
+        _wan30("wan3.0-video"),
+        _wan30("wan3.0-video-prime"),  # the faster variant
+        ModelSpec(
+            name="wan2.7-r2v",
+            mode=REFERENCE,
+            shape=SHAPE_MEDIA,
+            durations=tuple(range(2, 11)),
+            prompt_max=5000,
+            ratios=RATIOS,
+            aliases=("wan2.7-r2v-2026-06-12",),
+            media=(("reference_image", 5), ("reference_video", 5)),
+            media_total_max=5,
+            media_extras=("reference_voice",),
+            input_video_billed=5.0,  # as wan2.6-r2v [?]
+            **_IMAGE_WAN27,
+            **_TIERS_HD,
+        ),
+        ModelSpec(
+            # Reference images 0-3 in one source, 4-5 in others: the wider count is allowed [?].
+            name="wan2.7-videoedit",
+            mode=EDIT,
+            shape=SHAPE_MEDIA,
+            # 0 = the input's length [?]; estimated at the maximum.
+            durations=(0, *range(2, 11)),
+            prompt_max=5000,
+            media=(("video", 1), ("reference_image", 5)),
+            audio_setting=True,
+            input_video_billed=float("inf"),  # input and output seconds [?]
+            estimated=True,
+            **_IMAGE_WAN27,
+            **_TIERS_HD,
+        ),
+        *_happyhorse("1.0"),
+        *_happyhorse("1.1"),
+        ModelSpec(
+            name="happyhorse-1.0-video-edit",
+            mode=EDIT,
+            shape=SHAPE_MEDIA,
+            durations=tuple(range(3, 16)),  # not documented: the family's range [?]
+            prompt_max=5000,
+            media=(("video", 1), ("reference_image", 5)),
+            audio_setting=True,
+            input_video_billed=float("inf"),  # as wan2.7-videoedit [?]
+            estimated=True,
+            **_IMAGE_WAN27,
+            **_TIERS_HD,
+        ),
+        # ---- speech to video: its own path, one task at a time (section 18) ----
+        ModelSpec(
+            name="wan2.2-s2v",
+            mode=SPEECH,
+            shape=SHAPE_SPEECH,
+            endpoint=ENDPOINT_IMAGE2VIDEO,
+            durations=(),  # the speech decides (< 20 s)
+            default_duration=20,
+            prompt_max=0,
+            resolutions=("480P", "720P"),
+            default_resolution="480P",
+            concurrency=1,
+            media=(("portrait", 1), ("speech", 1)),
+        ),
     )
 }
 _ALIASES = {alias: spec for spec in MODELS.values() for alias in spec.aliases}
@@ -293,7 +508,7 @@ def get_model_spec(model: str) -> ModelSpec | None:
 
 def models_of(*modes: str) -> list[ModelSpec]:
     """The table's rows for some modes, in table order."""
-    return [spec for spec in MODELS.values() if spec.mode in modes]
+    return [spec for spec in MODELS.values() if spec.serves(*modes)]
 
 
 def guess_spec(model: str, mode: str) -> ModelSpec:
@@ -302,7 +517,12 @@ def guess_spec(model: str, mode: str) -> ModelSpec:
     Only the route is guessed (shape and endpoint); no value is checked against it.
     """
     name = model.lower()
-    if mode == REFERENCE or "r2v" in name:
+    media_family = name.startswith(("wan2.7", "wan3", "happyhorse"))
+    if mode == SPEECH or "s2v" in name:
+        shape, endpoint, mode = SHAPE_SPEECH, ENDPOINT_IMAGE2VIDEO, SPEECH
+    elif mode == EDIT or media_family:
+        shape, endpoint = SHAPE_MEDIA, ENDPOINT_VIDEO
+    elif mode == REFERENCE or "r2v" in name:
         shape, endpoint, mode = SHAPE_REFERENCES, ENDPOINT_VIDEO, REFERENCE
     elif "kf2v" in name:
         shape, endpoint, mode = SHAPE_FRAME_URLS, ENDPOINT_IMAGE2VIDEO, FRAMES
@@ -329,5 +549,7 @@ def running_limit(model: str | None) -> int:
     Section 7 of the facts: 5 for wan2.5 and later, 2 for wan2.2 and wan2.1 (kf2v included).
     """
     spec = get_model_spec(model) if model else None
+    if spec is not None and spec.concurrency is not None:
+        return spec.concurrency
     name = spec.name if spec else (model or "")
     return 2 if name.startswith(("wan2.2", "wanx2.1", "wan2.1")) else 5

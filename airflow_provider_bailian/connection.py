@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "api_style": None,  # gateway | dashscope; inferred from the host when unset
     "region": None,  # DashScope region when host is empty
     "workspace": None,  # X-DashScope-WorkSpace
+    "workspace_domain": False,  # host https://{workspace}.{region}.maas.aliyuncs.com
     "timeout": 60.0,  # read timeout, seconds
     "connect_timeout": 10.0,
     "max_retries": 5,  # retries of a query (never of an ambiguous submission)
@@ -88,6 +89,10 @@ class BailianSettings:
             host = f"{conn.schema}://{host}"
         if host and conn.port and "://" in host and host.count(":") == 1:
             host = f"{host}:{conn.port}"
+        if not host and _flag(get("workspace_domain")):
+            from airflow_provider_bailian.protocol import workspace_base_url
+
+            host = workspace_base_url(get("workspace"), get("region"))
         style = parse_style(get("api_style"), host)
         return cls(
             conn_id=conn.conn_id,
@@ -110,14 +115,14 @@ class BailianSettings:
     @property
     def region(self) -> str | None:
         """The DashScope region the key bills in (from the extra or the host)."""
-        from airflow_provider_bailian.protocol import REGIONS, resolve_region
+        from airflow_provider_bailian.protocol import REGIONS, region_of_host, resolve_region
 
         if self.extras.get("region"):
             return resolve_region(self.extras["region"])
         for region, url in REGIONS.items():
-            if self.base_url.startswith(url):
+            if url and self.base_url.startswith(url):
                 return region
-        return None
+        return region_of_host(self.base_url)
 
     @property
     def prices(self) -> dict[str, Any]:
@@ -162,3 +167,10 @@ def _number(get: Any, name: str, kind: type) -> Any:
     if number < 0:
         raise BailianError(f"Connection extra {name}={value!r} must not be negative")
     return number
+
+
+def _flag(value: Any) -> bool:
+    """A switch extra: true/false, 1/0, yes/no (the UI form stores text)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)

@@ -13,7 +13,7 @@ from airflow_provider_bailian import __version__
 #: The allowed values of the two drop-downs (``protocol.ApiStyle`` and ``protocol.REGIONS``;
 #: a test keeps them equal). Literal here: this module imports nothing of the provider.
 API_STYLES = ("gateway", "dashscope")
-REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1")
+REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1", "cn-hongkong")
 
 _CONN_FIELDS: dict[str, dict[str, Any]] = {
     "api_style": {
@@ -28,8 +28,8 @@ _CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "region": {
         "label": "DashScope region",
-        "description": "cn-beijing, ap-southeast-1 (Singapore) or us-east-1 (Virginia); used when "
-        "Base URL is empty.",
+        "description": "cn-beijing, ap-southeast-1 (Singapore), us-east-1 (Virginia) or "
+        "cn-hongkong (workspace domain only); used when Base URL is empty.",
         "schema": {
             "type": ["string", "null"],
             "enum": [None, *REGIONS],
@@ -38,6 +38,7 @@ _CONN_FIELDS: dict[str, dict[str, Any]] = {
                 "cn-beijing": "cn-beijing (Beijing)",
                 "ap-southeast-1": "ap-southeast-1 (Singapore)",
                 "us-east-1": "us-east-1 (Virginia)",
+                "cn-hongkong": "cn-hongkong (Hong Kong)",
             },
         },
     },
@@ -45,6 +46,12 @@ _CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Workspace ID",
         "description": "Optional Model Studio workspace (X-DashScope-WorkSpace header).",
         "schema": {"type": ["string", "null"]},
+    },
+    "workspace_domain": {
+        "label": "Use the workspace domain",
+        "description": "true: the Base URL is https://{workspace}.{region}.maas.aliyuncs.com "
+        "(Alibaba's recommended host; needs Workspace ID and region), when Base URL is empty.",
+        "schema": {"type": ["boolean", "null"], "default": False},
     },
     "timeout": {
         "label": "Read timeout (s)",
@@ -80,7 +87,7 @@ _UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "sk-...",
         # Airflow 2.11's form has no drop-downs for provider fields: text with a hint there.
         "api_style": "gateway | dashscope",
-        "region": "cn-beijing | ap-southeast-1 | us-east-1",
+        "region": "cn-beijing | ap-southeast-1 | us-east-1 | cn-hongkong",
     },
 }
 
@@ -125,7 +132,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-bailian",
         "name": "Alibaba Cloud Bailian",
         "description": "Alibaba Cloud Bailian (Model Studio / DashScope) Wan video generation: text, image "
-        "(first and last frame) and reference to video.",
+        "(first and last frame), reference to video, video editing and speech to video.",
         "versions": [__version__],
         "integrations": [
             {
@@ -147,6 +154,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_bailian.operators.text2video",
                     "airflow_provider_bailian.operators.image2video",
                     "airflow_provider_bailian.operators.reference2video",
+                    "airflow_provider_bailian.operators.video_edit",
+                    "airflow_provider_bailian.operators.speech2video",
                     "airflow_provider_bailian.operators.download",
                     "airflow_provider_bailian.operators.plan",
                 ],

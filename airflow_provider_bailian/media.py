@@ -1,4 +1,10 @@
-"""Image inputs: read a local or object-storage image, check it, send it.
+"""Inputs: read a local or object-storage file, check it, send it.
+
+Images, videos, audio and documents (bailian-api.md sections 14 and 17); the kind of each
+input comes from its media type (``capabilities.MEDIA_TYPES``). Videos, audio and PDFs
+are never held in memory: they are read once in chunks (format from the first bytes,
+size, content hash, length where the format tells it) and become a ``LocalFile`` that
+always goes out through the temporary upload, streamed from the file again.
 
 An image given as an http(s) or ``oss://`` URL or a ``data:`` URI is sent as is (a
 data URI is still decoded and checked). Anything else is a file the provider reads
@@ -23,9 +29,16 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_bailian.capabilities import IMAGE_FORMATS
+from airflow_provider_bailian.capabilities import (
+    IMAGE_FORMATS,
+    KIND_IMAGE,
+    KIND_LINK,
+    MEDIA_EXTRA_INPUTS,
+    MEDIA_KINDS,
+    MEDIA_TYPES,
+)
 from airflow_provider_bailian.exceptions import BailianValidationError
-from airflow_provider_bailian.models import LocalImage
+from airflow_provider_bailian.models import LocalFile, LocalImage
 
 if TYPE_CHECKING:
     from airflow_provider_bailian.capabilities import ModelSpec
@@ -55,20 +68,164 @@ def load_local_media(request: VideoRequest) -> VideoRequest:
 
     Raises one ``BailianValidationError`` naming every bad input, before anything is sent.
     """
+    from airflow_provider_bailian.validation import check_media_seconds
+
     spec = request.spec
     problems: Problems = []
 
-    def load(label: str, value: Any) -> Any:
+    def load(label: str, mtype: str, value: Any) -> Any:
+        kind = kind_of(mtype)
         if is_file_reference(value):
-            return read_image(label, value, spec, problems)
-        if isinstance(value, str) and value.startswith("data:image/"):
+            if kind == KIND_IMAGE:
+                return read_image(label, value, spec, problems)
+            if kind == KIND_LINK:
+                problems.append((label, value, "an http(s) URL (a link is not read)"))
+                return value
+            return read_file(label, value, kind, problems)
+        if kind == KIND_IMAGE and isinstance(value, str) and value.startswith("data:image/"):
             check_image(label, _clip(value), _decode_data_uri(value), spec, problems)
         return value
 
-    loaded = request.map_media(load)
+    loaded = request.map_inputs(load)
+    check_media_seconds(loaded, problems)
     if problems:
         raise BailianValidationError(problems)
+    object.__setattr__(loaded, "_loaded", True)  # validated and read: nothing to redo
     return loaded
+
+
+def is_loaded(request: VideoRequest) -> bool:
+    """Was this request validated and its files read already (``load_local_media``)?"""
+    return bool(getattr(request, "_loaded", False))
+
+
+def kind_of(mtype: str) -> str:
+    """The kind of file a media type (or an input-valued extra key) holds."""
+    return MEDIA_TYPES.get(mtype) or MEDIA_EXTRA_INPUTS.get(mtype) or KIND_IMAGE
+
+
+def read_file(label: str, source: str, kind: str, problems: Problems) -> Any:
+    """A video, audio or document, read once in chunks: format, size, hash, length."""
+    limit = MEDIA_KINDS[kind].max_mb * _MB
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        opened = allowed_input(source)
+    except ValueError as exc:  # storage_roots.NotAllowed
+        problems.append((label, source, str(exc)))
+        return source
+    try:
+        with open_input(opened) as handle:
+            while True:
+                chunk = handle.read(READ_CHUNK)
+                if not chunk:
+                    break
+                if not head:
+                    head = chunk[:64]
+                digest.update(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+            fmt = sniff_format(head)
+            seconds = media_seconds(handle, fmt) if fmt else None
+    except (OSError, ValueError) as exc:
+        problems.append((label, source, f"a readable {kind} file ({type(exc).__name__}: {exc})"))
+        return source
+    formats = MEDIA_KINDS[kind].formats
+    if fmt not in formats:
+        got = f"{fmt} data" if fmt else "bytes of no format known here"
+        problems.append((label, source, f"a {', '.join(formats)} {kind} (got {got})"))
+        return source
+    if size > limit:
+        problems.append(
+            (label, source, f"a {kind} of at most {MEDIA_KINDS[kind].max_mb} MB (got more)")
+        )
+        return source
+    return LocalFile(
+        source=source,
+        kind=kind,
+        format=fmt,
+        mime=_MIMES[fmt],
+        size=size,
+        sha256=digest.hexdigest(),
+        seconds=seconds,
+        location=opened,
+    )
+
+
+_MIMES = {
+    "MP4": "video/mp4",
+    "MOV": "video/quicktime",
+    "WAV": "audio/wav",
+    "MP3": "audio/mpeg",
+    "PDF": "application/pdf",
+}
+_MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The format of a video, audio or document from its first bytes (never its name)."""
+    if head[4:8] == b"ftyp":
+        return "MOV" if head[8:12] == b"qt  " else "MP4"
+    if head[4:8] in _MP4_BOXES:
+        return "MOV"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    if head[:5] == b"%PDF-":
+        return "PDF"
+    return None
+
+
+def media_seconds(handle: Any, fmt: str) -> float | None:
+    """The length of an MP4/MOV (its ``mvhd`` box) or a WAV (its header); ``None`` if unknown."""
+    try:
+        handle.seek(0)
+        if fmt in ("MP4", "MOV"):
+            return _mp4_seconds(handle)
+        if fmt == "WAV":
+            import wave
+
+            with wave.open(handle) as audio:
+                rate = audio.getframerate()
+                return audio.getnframes() / rate if rate else None
+    except Exception:  # an unreadable header: the length stays unknown
+        return None
+    return None
+
+
+def _mp4_seconds(handle: Any) -> float | None:
+    """Walk the box headers (seeking past payloads) to ``moov/mvhd``: timescale, duration."""
+    import struct
+
+    end: int | None = None
+    while True:
+        start = handle.tell()
+        if end is not None and start >= end:
+            return None
+        header = handle.read(8)
+        if len(header) < 8:
+            return None
+        size, box = struct.unpack(">I4s", header)
+        body = 8
+        if size == 1:
+            size = struct.unpack(">Q", handle.read(8))[0]
+            body = 16
+        if box == b"moov":
+            end = start + size if size else None
+            continue  # descend into it
+        if box == b"mvhd":
+            version = handle.read(4)[0]
+            if version == 1:
+                _c, _m, scale, duration = struct.unpack(">QQIQ", handle.read(28))
+            else:
+                _c, _m, scale, duration = struct.unpack(">IIII", handle.read(16))
+            return duration / scale if scale else None
+        if size < body:
+            return None
+        handle.seek(start + size)
 
 
 def read_image(label: str, source: str, spec: ModelSpec | None, problems: Problems) -> Any:
@@ -174,25 +331,44 @@ def check_image(
 
 
 def upload_local_media(
-    request: VideoRequest, upload: Callable[[LocalImage, str], str]
+    request: VideoRequest, upload: Callable[[Any, str], str], *, images: bool = True
 ) -> VideoRequest:
-    """The request with every ``LocalImage`` replaced by its ``oss://`` upload.
+    """The request with every ``LocalFile`` (and, with ``images``, ``LocalImage``) uploaded.
 
-    ``upload(image, model)`` is the hook's temporary-file upload; inputs given as URLs
-    or data URIs stay as they are.
+    ``upload(file, model)`` is the hook's temporary-file upload, returning the ``oss://``
+    URL; inputs given as URLs or data URIs stay as they are.
     """
+    kinds = (LocalFile, LocalImage) if images else (LocalFile,)
 
     def swap(_label: str, value: Any) -> Any:
-        return upload(value, request.model) if isinstance(value, LocalImage) else value
+        return upload(value, request.model) if isinstance(value, kinds) else value
 
-    return request.map_media(swap)
+    loaded = is_loaded(request)
+    uploaded = request.map_media(swap)
+    if loaded:
+        object.__setattr__(uploaded, "_loaded", True)
+    return uploaded
 
 
 def has_local_images(request: VideoRequest) -> bool:
     return any(isinstance(v, LocalImage) for v in request.media_values())
 
 
-def upload_key_name(image: LocalImage) -> str:
+def has_local_files(request: VideoRequest) -> bool:
+    """Inputs that can only go through the temporary upload (videos, audio, documents)."""
+    return any(isinstance(v, LocalFile) for v in request.media_values())
+
+
+def open_input(source: str) -> Any:
+    """A binary handle on a local path, ``file://`` or object-storage URL (read at execute time)."""
+    if "://" not in source:
+        return open(os.path.expanduser(source), "rb")
+    from airflow_provider_bailian._compat import object_storage_path
+
+    return object_storage_path(source).open("rb")
+
+
+def upload_key_name(image: LocalImage | LocalFile) -> str:
     """The object's name in the upload folder: content hash + file name (a retry overwrites
     nothing and finds the same key)."""
     return f"{image.sha256[:16]}-{image.file_name}"

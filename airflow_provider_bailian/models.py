@@ -1,32 +1,32 @@
-"""Request and result types (one request type per mode) and task statuses.
+"""Request types, one per mode, and the inputs they carry.
 
-Everything here is plain Python (no Airflow, no I/O) so the hook, the trigger,
-the operators and the emulator-facing tests share one definition of "a valid
-request" and "a task result". Validation reads the capability table
-(``capabilities.py``, re-exported here), the single place to correct when Alibaba
-changes a model.
+Everything here is plain Python (no Airflow, no I/O). A request holds what the user set;
+its inputs (frames, clips, references, voices, the video to edit...) are typed media
+items (``MediaItem``), whether they came from a mode's friendly parameters (``image``,
+``references``...) or from the ``media`` list every mode takes. Validation is
+``validation.py`` (each mode's rules in one place, against the capability table), the
+wire layout is ``protocol.py``; statuses and results are ``results.py`` (re-exported here).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
-from enum import Enum
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from airflow_provider_bailian.capabilities import (
+    EDIT,
     FRAMES,
     IMAGE,
     IMAGE_FORMATS,
-    MAX_REFERENCES,
     MODELS,
     RATIOS,
     REFERENCE,
-    SHAPE_FRAME_URLS,
     SHAPE_MEDIA,
     SIZE_TIERS,
+    SPEECH,
     TEXT,
     ModelSpec,
     get_model_spec,
@@ -35,99 +35,38 @@ from airflow_provider_bailian.capabilities import (
     running_limit,
     tier_of_size,
 )
-from airflow_provider_bailian.exceptions import BailianValidationError
+from airflow_provider_bailian.results import Submission, TaskResult, TaskStatus, Usage
 
 __all__ = [
     "IMAGE_FORMATS",
     "MODELS",
     "RATIOS",
     "SIZE_TIERS",
+    "TEXT",
     "Image2VideoRequest",
+    "LocalFile",
     "LocalImage",
+    "MediaItem",
     "ModelSpec",
     "Reference2VideoRequest",
+    "Speech2VideoRequest",
     "Submission",
     "TaskResult",
     "TaskStatus",
     "Text2VideoRequest",
     "Usage",
+    "VideoEditRequest",
     "VideoRequest",
     "get_model_spec",
+    "models_of",
     "running_limit",
     "tier_of_size",
 ]
 
-SEED_MAX = 2_147_483_647
-NEGATIVE_PROMPT_MAX = 500
-SHOT_TYPES = ("single", "multi")
-AUDIO_URL_SCHEMES = ("http", "https", "oss")
 
-
-class TaskStatus(str, Enum):
-    """Lifecycle of a Bailian task: PENDING -> RUNNING -> SUCCEEDED | FAILED."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-    UNKNOWN = "UNKNOWN"  # no such task, or older than 24 h
-
-    @classmethod
-    def parse(cls, value: Any) -> TaskStatus:
-        try:
-            return cls(str(value).upper())
-        except ValueError:
-            return cls.UNKNOWN
-
-    @property
-    def is_active(self) -> bool:
-        return self in (TaskStatus.PENDING, TaskStatus.RUNNING)
-
-    @property
-    def is_terminal(self) -> bool:
-        return not self.is_active
-
-    def __str__(self) -> str:
-        return self.value
-
-
-def _allowed_durations(spec: ModelSpec) -> str:
-    d = spec.durations
-    if len(d) > 2 and d == tuple(range(d[0], d[-1] + 1)):
-        return f"an integer from {d[0]} to {d[-1]}"
-    return "one of " + ", ".join(str(x) for x in d)
-
-
-def _as_int(value: Any) -> int | None:
-    """Coerce a templated value ("5", 5.0) to int; ``None`` when it is not a whole number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    return None
-
-
-_BOOL_STRINGS = {"true": True, "false": False}
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return _BOOL_STRINGS.get(value.strip().lower())
-    return None
-
-
-def _names(specs: list[ModelSpec]) -> str:
-    return ", ".join(s.name for s in specs)
-
-
-Problems = list[tuple[str, Any, str]]
+def _safe_name(source: str, default: str) -> str:
+    name = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or default
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
 @dataclass(frozen=True)
@@ -152,40 +91,138 @@ class LocalImage:
 
     @property
     def file_name(self) -> str:
-        name = self.source.rstrip("/").rsplit("/", 1)[-1] or "image"
-        return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        return _safe_name(self.source, "image")
 
-
-def _wire(value: Any) -> Any:
-    """An image input as it goes into the body."""
-    return value.data_uri() if isinstance(value, LocalImage) else value
-
-
-def _identity(value: Any) -> Any:
-    """An image input as reattach sees it: the content of a file read, else the value."""
-    return f"sha256:{value.sha256}" if isinstance(value, LocalImage) else value
-
-
-_IMAGE_VALUE = "an http(s) or oss:// URL, a data: URI, a local path or an object-storage URL"
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass(frozen=True)
-class VideoRequest:
-    """What every generation request has: a model, validation, a body, a billed duration.
+class LocalFile:
+    """A video, audio or document the provider read itself: checked, never held in memory.
 
-    One subclass per mode (text, image, reference). The hook, the price table and the
-    shared operator base work on this type and never ask which mode they hold; the
-    model's row in the capability table says how it is sent.
+    It always goes out through the temporary upload (``oss://``); its bytes are read again,
+    in chunks, only then. ``seconds`` is its length where the format tells it (MP4/MOV, WAV).
+    """
+
+    source: str
+    kind: str
+    format: str
+    mime: str
+    size: int
+    sha256: str
+    seconds: float | None = None
+    #: What is opened again for the upload (the file inside ``[bailian] input_roots``).
+    location: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def file_name(self) -> str:
+        return _safe_name(self.source, self.kind)
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One typed input of a request: ``{"type": ..., "url": ...}`` plus extra keys.
+
+    ``url`` is what the user gave (a URL, a data URI, a path) until ``media.py`` reads it
+    (``LocalImage``/``LocalFile``) or the hook uploads it (``oss://``). ``label`` is how the
+    user named it (``image``, ``references[1]``, ``media[2]``), for error messages.
+    """
+
+    type: str
+    url: Any
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    label: str = field(default="media", compare=False)
+
+    def with_values(self, change: Callable[[str, str, Any], Any]) -> MediaItem:
+        """The item with its url (and input-valued extras) passed through ``change``."""
+        from airflow_provider_bailian.capabilities import MEDIA_EXTRA_INPUTS
+
+        extra = {
+            k: change(f"{self.label}.{k}", k, v) if k in MEDIA_EXTRA_INPUTS and v else v
+            for k, v in self.extra.items()
+        }
+        return replace(self, url=change(self.label, self.type, self.url), extra=extra)
+
+
+def parse_media(value: Any) -> tuple[Any, ...]:
+    """The ``media`` argument as items: a list of dicts (or its JSON text), or one dict.
+
+    What is not a dict with a ``type`` stays as it is, for validation to name it.
+    """
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str) and value.strip().startswith(("[", "{")):
+        value = parse_list(value)
+    if isinstance(value, (Mapping, MediaItem, str)):
+        value = [value]
+    items: list[Any] = []
+    for i, raw in enumerate(value):
+        if isinstance(raw, Mapping) and isinstance(raw.get("type"), str):
+            extra = {k: v for k, v in raw.items() if k not in ("type", "url")}
+            items.append(MediaItem(raw["type"], raw.get("url"), extra, label=f"media[{i}]"))
+        else:
+            items.append(raw)
+    return tuple(items)
+
+
+def _as_tuple(value: Any, single: tuple[type, ...] = (str, LocalImage, LocalFile)) -> tuple:
+    if isinstance(value, str) and value.strip().startswith("["):
+        value = parse_list(value)  # a template that rendered a list as its text
+    if value is None or value == "":
+        return ()
+    if isinstance(value, single):
+        return (value,)
+    return tuple(value)
+
+
+VIDEO_SUFFIXES = (".mp4", ".mov")
+
+
+def looks_like_video(value: Any) -> bool:
+    """A reference given as a video: by its kind once read, else by its name."""
+    if isinstance(value, LocalFile):
+        return value.kind == "video"
+    if not isinstance(value, str):
+        return False
+    return urlsplit(value).path.lower().endswith(VIDEO_SUFFIXES) or value.startswith("data:video/")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Media:
+    """The ``media`` list every mode takes (keyword-only, after each mode's own fields)."""
+
+    media: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class VideoRequest(_Media):
+    """What every generation request has: a model, its inputs, a body, a billed duration.
+
+    One subclass per mode. The hook, the price table and the shared operator base work on
+    this type and never ask which mode they hold; the model's row in the capability table
+    says how it is sent.
     """
 
     model: str
 
     MODES: ClassVar[tuple[str, ...]] = (TEXT,)
+    #: The mode's rules in ``validation.py``.
+    RULES: ClassVar[str] = "text"
     PROMPT_REQUIRED: ClassVar[bool] = True
-    #: Fields whose values are image inputs (a str, a list of str, or LocalImage).
-    MEDIA_FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: Friendly fields whose values are inputs: field -> media type (None: by the value).
+    INPUTS: ClassVar[tuple[tuple[str, str | None], ...]] = ()
+    #: ``input`` fields that are text or plain URLs.
+    TEXT_INPUTS: ClassVar[tuple[str, ...]] = ("prompt", "negative_prompt", "audio_url", "template")
     #: Fields sent under ``parameters`` when set.
     PARAMETERS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "media", parse_media(self.media))
+        for item in fields(self):
+            if item.default == () and item.name != "media":  # list inputs (references...)
+                object.__setattr__(self, item.name, _as_tuple(getattr(self, item.name)))
 
     @property
     def spec(self) -> ModelSpec | None:
@@ -197,237 +234,91 @@ class VideoRequest:
         spec = self.spec
         return spec if spec is not None else guess_spec(str(self.model), self.MODES[0])
 
-    # ---- validation -----------------------------------------------------------------------
     def validated(self) -> tuple[Any, list[str]]:
-        """Check every field against the capability table.
+        """Check every field and input against the capability table (``validation.py``).
 
         Returns the request with templated strings coerced ("5" -> 5) and a list of
-        warnings; raises ``BailianValidationError`` naming each bad field, its value
-        and what is allowed. Nothing is sent before this passes.
+        warnings; raises ``BailianValidationError`` naming each bad field, its value and
+        what is allowed. Nothing is sent before this passes.
         """
-        problems: Problems = []
-        warnings: list[str] = []
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        keep_blank = ("model", "prompt") if self.PROMPT_REQUIRED else ("model",)
-        # Empty strings from templates mean "not set".
-        for name, value in values.items():
-            if isinstance(value, str) and not value.strip() and name not in keep_blank:
-                values[name] = None
+        from airflow_provider_bailian.validation import validate_request
 
-        spec = self._check_model(values["model"], problems, warnings)
-        self._check_prompt(values, spec, problems)
-        self._check_shape(values, spec, problems)
-        self._check_numbers(values, spec, problems)
-        self._check_switches(values, spec, problems)
-        self._check_inputs(values, spec, problems)
-        if problems:
-            raise BailianValidationError(problems)
-        return replace(self, **values), warnings
+        return validate_request(self)
 
-    def _check_model(self, model: Any, problems: Problems, warnings: list[str]) -> Any:
-        known = models_of(*self.MODES)
-        if not isinstance(model, str) or not model.strip():
-            problems.append(("model", model, "a model name such as " + _names(known)))
-            return None
-        spec = get_model_spec(model)
-        if spec is None:
-            warnings.append(
-                f"Model {model!r} is not in this provider's capability table "
-                f"(known: {_names(known)}); only the generic rules were checked."
+    # ---- inputs ---------------------------------------------------------------------------
+    def input_fields_map(self) -> tuple[tuple[str, str | None], ...]:
+        return self.INPUTS
+
+    def input_type(self, name: str, value: Any) -> str:
+        """The media type of a friendly field's value (fixed, or decided by the value)."""
+        return dict(self.input_fields_map()).get(name) or "reference_image"
+
+    def friendly_items(self) -> list[MediaItem]:
+        """The inputs the mode's own parameters give, in the order the prompt counts them."""
+        items: list[MediaItem] = []
+        for name, _type in self.input_fields_map():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                items += [
+                    MediaItem(self.input_type(name, v), v, label=f"{name}[{i}]")
+                    for i, v in enumerate(value)
+                ]
+            else:
+                items.append(MediaItem(self.input_type(name, value), value, label=name))
+        return items
+
+    def media_items(self) -> list[MediaItem]:
+        """Every input of the request: the friendly parameters first, then ``media``."""
+        return self.friendly_items() + [m for m in self.media if isinstance(m, MediaItem)]
+
+    def map_inputs(self, change: Callable[[str, str, Any], Any]) -> Any:
+        """The request with every input value passed through ``change(label, type, value)``."""
+        updates: dict[str, Any] = {}
+        for name, _type in self.input_fields_map():
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                updates[name] = tuple(
+                    change(f"{name}[{i}]", self.input_type(name, v), v) for i, v in enumerate(value)
+                )
+            elif value is not None:
+                updates[name] = change(name, self.input_type(name, value), value)
+        if self.media:
+            updates["media"] = tuple(
+                m.with_values(change) if isinstance(m, MediaItem) else m for m in self.media
             )
-        elif spec.mode not in self.MODES:
-            problems.append(("model", model, f"one of {_names(known)} (it is a {spec.mode} model)"))
-            return None
-        return spec
+        return replace(self, **updates) if updates else self
 
-    def _check_prompt(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        prompt = values["prompt"]
-        if prompt is None and not self.PROMPT_REQUIRED:
-            pass
-        elif not isinstance(prompt, str) or not prompt.strip():
-            problems.append(("prompt", prompt, "a non-empty text"))
-        elif spec and len(prompt) > spec.prompt_max:
-            problems.append(
-                (
-                    "prompt",
-                    _clip(prompt),
-                    f"at most {spec.prompt_max} characters for {spec.name} (got {len(prompt)});"
-                    " the service would silently truncate it",
-                )
-            )
-        neg = values["negative_prompt"]
-        if neg is not None and (not isinstance(neg, str) or len(neg) > NEGATIVE_PROMPT_MAX):
-            got = f" (got {len(neg)})" if isinstance(neg, str) else ""
-            problems.append(
-                (
-                    "negative_prompt",
-                    _clip(neg),
-                    f"a text of at most {NEGATIVE_PROMPT_MAX} characters{got}",
-                )
-            )
+    def map_media(self, change: Callable[[str, Any], Any]) -> Any:
+        """``map_inputs`` for changes that do not need the type."""
+        return self.map_inputs(lambda label, _type, value: change(label, value))
 
-    def _check_shape(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        """size, resolution (and ratio): which of them a model takes, and their values."""
-        size, resolution, ratio = (values.get(k) for k in ("size", "resolution", "ratio"))
-        if size is not None:
-            size = values["size"] = str(size).strip().replace("x", "*").replace("X", "*")
-        if resolution is not None:
-            resolution = values["resolution"] = str(resolution).strip().upper()
-        if spec is None:
-            if size is not None and not re.fullmatch(r"\d+\*\d+", size):
-                problems.append(("size", size, "a W*H string such as 1280*720"))
-            if resolution is not None and not re.fullmatch(r"\d+P", resolution):
-                problems.append(("resolution", resolution, "a tier such as 720P or 1080P"))
-            if ratio is not None and not re.fullmatch(r"\d+:\d+", str(ratio)):
-                problems.append(("ratio", ratio, "an aspect ratio such as 16:9"))
-            return
-        if spec.uses_resolution:
-            if size is not None:
-                instead = "resolution and ratio" if spec.ratios else "resolution"
-                problems.append(("size", size, f"not used by {spec.name}; set {instead} instead"))
-            if resolution is not None and resolution not in spec.resolutions:
-                problems.append(("resolution", resolution, "one of " + ", ".join(spec.resolutions)))
-            if ratio is not None and ratio not in spec.ratios:
-                allowed = ", ".join(spec.ratios) if spec.ratios else None
-                problems.append(
-                    ("ratio", ratio, f"one of {allowed}" if allowed else f"not used by {spec.name}")
-                )
-            return
-        if size is not None and size not in spec.sizes:
-            problems.append(("size", size, f"one of {', '.join(spec.sizes)} for {spec.name}"))
-        for name in ("resolution", "ratio"):
-            if values.get(name) is not None:
-                problems.append(
-                    (name, values[name], f"only for wan2.7-t2v; {spec.name} takes size instead")
-                )
+    def media_values(self) -> list[Any]:
+        """Every input value (after loading: URLs, data URIs, LocalImage, LocalFile, oss://)."""
+        found: list[Any] = []
+        self.map_inputs(lambda _label, _type, v: found.append(v) or v)
+        return found
 
-    def _check_numbers(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        for name in ("duration", "seed"):
-            if values.get(name) is not None:
-                coerced = _as_int(values[name])
-                if coerced is None:
-                    problems.append((name, values[name], "a whole number"))
-                values[name] = coerced if coerced is not None else values[name]
-        duration = values.get("duration")
-        if isinstance(duration, int):
-            if spec and duration not in spec.durations:
-                problems.append(
-                    ("duration", duration, f"{_allowed_durations(spec)} for {spec.name}")
-                )
-            elif duration <= 0:
-                problems.append(("duration", duration, "a positive number of seconds"))
-        seed = values.get("seed")
-        if isinstance(seed, int) and not 0 <= seed <= SEED_MAX:
-            problems.append(("seed", seed, f"an integer from 0 to {SEED_MAX}"))
+    def text_inputs(self) -> dict[str, Any]:
+        """``input`` of the body besides the media: only what is set."""
+        return {n: getattr(self, n) for n in self.TEXT_INPUTS if getattr(self, n, None) is not None}
 
-    def _check_switches(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        """prompt_extend, watermark, audio, shot_type, audio_url, template: where allowed."""
-        for name in ("prompt_extend", "watermark", "audio"):
-            if values.get(name) is not None:
-                coerced_bool = _as_bool(values[name])
-                if coerced_bool is None:
-                    problems.append((name, values[name], "true or false"))
-                else:
-                    values[name] = coerced_bool
-        same_mode = models_of(*self.MODES)
-        shot = values.get("shot_type")
-        if shot is not None:
-            if shot not in SHOT_TYPES:
-                problems.append(("shot_type", shot, "one of " + ", ".join(SHOT_TYPES)))
-            elif spec and not spec.shot_type:
-                with_shots = [s for s in same_mode if s.shot_type]
-                problems.append(
-                    ("shot_type", shot, f"not supported by {spec.name}; only {_names(with_shots)}")
-                )
-            elif values.get("prompt_extend") is False:
-                problems.append(
-                    (
-                        "shot_type",
-                        shot,
-                        "only effective with prompt_extend=True (got prompt_extend=False)",
-                    )
-                )
-        if values.get("audio") is not None and spec and not spec.audio_switch:
-            with_switch = [s for s in same_mode if s.audio_switch]
-            only = f"only {_names(with_switch)}" if with_switch else "no model of this mode"
-            problems.append(("audio", values["audio"], f"not a switch of {spec.name}; {only}"))
-        if values.get("template") is not None and spec and not spec.template:
-            with_template = [s for s in same_mode if s.template]
-            problems.append(
-                (
-                    "template",
-                    values["template"],
-                    f"not taken by {spec.name}; only {_names(with_template)}",
-                )
-            )
-        audio = values.get("audio_url")
-        if audio is not None:
-            parts = urlsplit(audio) if isinstance(audio, str) else None
-            if parts is None or parts.scheme not in AUDIO_URL_SCHEMES or not parts.netloc:
-                problems.append(
-                    ("audio_url", audio, "an http://, https:// or oss:// URL of a wav or mp3")
-                )
-            elif spec and not spec.audio:
-                with_audio = [s for s in same_mode if s.audio]
-                problems.append(
-                    (
-                        "audio_url",
-                        audio,
-                        f"{spec.name} makes silent videos; audio needs {_names(with_audio)}",
-                    )
-                )
+    def parameters(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in self.PARAMETERS if getattr(self, n) is not None}
 
-    def _check_inputs(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        """The mode's image inputs (none for text)."""
-
-    @staticmethod
-    def _check_image_value(name: str, value: Any, problems: Problems) -> None:
-        if isinstance(value, LocalImage):
-            return
-        if not isinstance(value, str) or not value.strip():
-            problems.append((name, _clip(value), _IMAGE_VALUE))
-        elif value.startswith("data:") and not re.match(r"data:image/[\w.+-]+;base64,", value):
-            problems.append((name, _clip(value), "a data URI such as data:image/png;base64,..."))
-
-    # ---- the wire -------------------------------------------------------------------------
-    def input_fields(self) -> dict[str, Any]:
-        """``input`` of the body besides the image inputs: only what is set."""
-        names = ("prompt", "negative_prompt", "audio_url", "template")
-        return {n: getattr(self, n) for n in names if getattr(self, n, None) is not None}
-
+    # ---- the wire (laid out by protocol.py) -------------------------------------------------
     def to_body(self) -> dict[str, Any]:
         """The JSON body both API styles take, with only the fields that are set."""
-        body: dict[str, Any] = {"model": self.model, "input": self.input_fields()}
-        params = {n: getattr(self, n) for n in self.PARAMETERS if getattr(self, n) is not None}
-        if params:
-            body["parameters"] = params
-        return body
+        from airflow_provider_bailian.protocol import request_body
+
+        return request_body(self)
 
     def fingerprint_body(self) -> dict[str, Any]:
         """What identifies the request for reattach: files read count by their content."""
-        return self.map_media(lambda _label, v: _identity(v)).to_body()
+        return self.map_inputs(lambda _label, _type, v: identity(v)).to_body()
 
-    def map_media(self, change: Callable[[str, Any], Any]) -> Any:
-        """The request with every image input passed through ``change(label, value)``.
-
-        Labels name the field as the user knows it: ``image``, ``last_frame``,
-        ``references[1]``.
-        """
-        updates: dict[str, Any] = {}
-        for name in self.MEDIA_FIELDS:
-            value = getattr(self, name)
-            if isinstance(value, (list, tuple)):
-                updates[name] = tuple(change(f"{name}[{i}]", v) for i, v in enumerate(value))
-            elif value is not None:
-                updates[name] = change(name, value)
-        return replace(self, **updates) if updates else self
-
-    def media_values(self) -> list[Any]:
-        """Every image input (after loading: URLs, data URIs, LocalImage, oss:// keys)."""
-        found: list[Any] = []
-        self.map_media(lambda _label, v: found.append(v) or v)
-        return found
-
+    # ---- spend ------------------------------------------------------------------------------
     @property
     def billed_tier(self) -> str | None:
         """The resolution tier the video is billed at (set value or model default)."""
@@ -438,11 +329,17 @@ class VideoRequest:
 
     @property
     def effective_duration(self) -> int:
-        """Seconds of video that will be made (and billed): the set value or the model default."""
+        """Seconds of video that will be made (and billed): the set value or the model default.
+
+        ``-1`` (the model picks) and ``0`` (the input's length) count at the model's maximum,
+        so ``max_cost`` and plans stay on the safe side.
+        """
         duration = getattr(self, "duration", None)
-        if duration is not None:
-            return int(duration)
         spec = self.spec
+        if duration is not None and int(duration) > 0:
+            return int(duration)
+        if duration is not None and spec is not None:
+            return spec.max_duration
         return spec.default_duration if spec else 5
 
     @property
@@ -454,13 +351,48 @@ class VideoRequest:
 
     @property
     def billed_input_seconds(self) -> float:
-        """Seconds of input video billed besides the output (reference videos); 0 if none."""
-        return 0.0
+        """Seconds of input video billed besides the output, where the model bills them.
+
+        Local files count by their length; a video given by URL counts at the model's cap
+        (an upper bound), or at the output's length where all input seconds are billed.
+        """
+        spec = self.spec
+        cap = spec.input_video_billed if spec else None
+        if not cap:
+            return 0.0
+        total = 0.0
+        for item in self.media_items():
+            if item.type not in BILLED_VIDEO_TYPES:
+                continue
+            video = item.url
+            if isinstance(video, LocalFile) and video.seconds is not None:
+                total += video.seconds
+            else:  # length unknown before the answer: the cap, or the output's length
+                total += cap if cap != float("inf") else float(self.effective_duration)
+        return float(min(total, cap))
+
+
+#: Inputs billed by the second where a model bills input video.
+BILLED_VIDEO_TYPES = ("reference_video", "video")
 
 
 def silent_price_name(model: str) -> str:
     """The price table key of a model's sound-off variant (wan2.6-i2v-flash with audio=False)."""
     return f"{model}:silent"
+
+
+def wire(value: Any) -> Any:
+    """An input as it goes into the body (a file read inline as its data URI)."""
+    if isinstance(value, LocalImage):
+        return value.data_uri()
+    if isinstance(value, LocalFile):  # only a dry run shows this: a real send uploads first
+        return f"<uploaded before sending: {value.file_name}>"
+    return value
+
+
+def identity(value: Any) -> Any:
+    """An input as reattach sees it: the content of a file read, else the value."""
+    return f"sha256:{value.sha256}" if isinstance(value, (LocalImage, LocalFile)) else value
 
 
 @dataclass(frozen=True)
@@ -478,6 +410,7 @@ class Text2VideoRequest(VideoRequest):
     watermark: bool | None = None
     resolution: str | None = None
     ratio: str | None = None
+    audio: bool | None = None
 
     PARAMETERS = (
         "size",
@@ -486,6 +419,7 @@ class Text2VideoRequest(VideoRequest):
         "duration",
         "prompt_extend",
         "shot_type",
+        "audio",
         "seed",
         "watermark",
     )
@@ -493,7 +427,7 @@ class Text2VideoRequest(VideoRequest):
 
 @dataclass(frozen=True)
 class Image2VideoRequest(VideoRequest):
-    """Image to video: a first frame (and, for some models, a last frame)."""
+    """Image to video: a first frame (or a clip to continue), optionally a last frame."""
 
     image: Any = None
     last_frame: Any = None
@@ -508,12 +442,16 @@ class Image2VideoRequest(VideoRequest):
     template: str | None = None
     seed: int | None = None
     watermark: bool | None = None
+    first_clip: Any = None
+    ratio: str | None = None
 
     MODES = (IMAGE, FRAMES)
+    RULES = "image"
     PROMPT_REQUIRED = False
-    MEDIA_FIELDS = ("image", "last_frame")
+    INPUTS = (("image", "first_frame"), ("first_clip", "first_clip"), ("last_frame", "last_frame"))
     PARAMETERS = (
         "resolution",
+        "ratio",
         "duration",
         "prompt_extend",
         "shot_type",
@@ -522,48 +460,22 @@ class Image2VideoRequest(VideoRequest):
         "watermark",
     )
 
-    def _check_inputs(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        if values["image"] is None:
-            problems.append(("image", None, _IMAGE_VALUE))
-        else:
-            self._check_image_value("image", values["image"], problems)
-        if values["last_frame"] is not None:
-            if not self.route.last_frame:
-                with_last = [s for s in models_of(*self.MODES) if s.last_frame]
-                problems.append(
-                    (
-                        "last_frame",
-                        _clip(values["last_frame"]),
-                        f"not taken by {self.model}; only {_names(with_last)}",
-                    )
-                )
-            else:
-                self._check_image_value("last_frame", values["last_frame"], problems)
-        if values["audio_url"] is not None and self.route.shape == SHAPE_FRAME_URLS:
-            problems.append(("audio_url", values["audio_url"], f"{self.model} makes silent videos"))
+    def input_fields_map(self) -> tuple[tuple[str, str | None], ...]:
+        # The media protocol takes the soundtrack as a driving audio input (any input form).
+        if self.route.shape == SHAPE_MEDIA:
+            return (*self.INPUTS, ("audio_url", "driving_audio"))
+        return self.INPUTS
 
-    def input_fields(self) -> dict[str, Any]:
-        inp = super().input_fields()
-        shape = self.route.shape
-        if shape == SHAPE_MEDIA:
-            media = [{"type": "first_frame", "url": _wire(self.image)}]
-            if self.last_frame is not None:
-                media.append({"type": "last_frame", "url": _wire(self.last_frame)})
-            if inp.get("audio_url"):
-                media.append({"type": "driving_audio", "url": inp.pop("audio_url")})
-            inp["media"] = media
-        elif shape == SHAPE_FRAME_URLS:
-            inp["first_frame_url"] = _wire(self.image)
-            if self.last_frame is not None:
-                inp["last_frame_url"] = _wire(self.last_frame)
-        else:
-            inp["img_url"] = _wire(self.image)
+    def text_inputs(self) -> dict[str, Any]:
+        inp = super().text_inputs()
+        if self.route.shape == SHAPE_MEDIA:
+            inp.pop("audio_url", None)
         return inp
 
 
 @dataclass(frozen=True)
 class Reference2VideoRequest(VideoRequest):
-    """Reference to video: 1-5 subjects (images, or videos by URL), named in the prompt."""
+    """Reference to video: subjects (images or videos), voices and audio, named in the prompt."""
 
     prompt: str
     references: tuple[Any, ...] = ()
@@ -574,45 +486,122 @@ class Reference2VideoRequest(VideoRequest):
     audio: bool | None = None
     seed: int | None = None
     watermark: bool | None = None
+    resolution: str | None = None
+    ratio: str | None = None
+    reference_voices: tuple[Any, ...] = ()
+    reference_audio: tuple[Any, ...] = ()
 
     MODES = (REFERENCE,)
-    MEDIA_FIELDS = ("references",)
-    PARAMETERS = ("size", "duration", "shot_type", "audio", "seed", "watermark")
+    RULES = "reference"
+    INPUTS = (
+        ("references", None),
+        ("reference_voices", "reference_voice"),
+        ("reference_audio", "reference_audio"),
+    )
+    PARAMETERS = (
+        "size",
+        "resolution",
+        "ratio",
+        "duration",
+        "shot_type",
+        "audio",
+        "seed",
+        "watermark",
+    )
 
-    def __post_init__(self) -> None:
-        refs = self.references
-        if isinstance(refs, str) and refs.strip().startswith("["):
-            refs = _parse_list(refs)  # a template that rendered a list as its text
-        if isinstance(refs, (str, LocalImage)):
-            refs = (refs,)
-        object.__setattr__(self, "references", tuple(refs) if refs is not None else ())
+    def input_type(self, name: str, value: Any) -> str:
+        if name == "references":
+            return "reference_video" if looks_like_video(value) else "reference_image"
+        return super().input_type(name, value)
 
-    def _check_inputs(self, values: dict[str, Any], spec: Any, problems: Problems) -> None:
-        refs = values["references"]
-        if not 1 <= len(refs) <= MAX_REFERENCES:
-            problems.append(
-                ("references", _clip(list(refs)), f"1 to {MAX_REFERENCES} images or videos")
-            )
-        for i, ref in enumerate(refs):
-            self._check_image_value(f"references[{i}]", ref, problems)
+    def friendly_items(self) -> list[MediaItem]:
+        """References in order, each with its voice (``reference_voice``), then the audio."""
+        items = [
+            MediaItem(self.input_type("references", ref), ref, label=f"references[{i}]")
+            for i, ref in enumerate(self.references)
+        ]
+        for i, voice in enumerate(self.reference_voices):
+            if i < len(items) and voice:
+                items[i] = replace(items[i], extra={"reference_voice": voice})
+        items += [
+            MediaItem("reference_audio", a, label=f"reference_audio[{i}]")
+            for i, a in enumerate(self.reference_audio)
+        ]
+        return items
 
-    def input_fields(self) -> dict[str, Any]:
-        inp = super().input_fields()
-        inp["reference_urls"] = [_wire(r) for r in self.references]
-        return inp
+
+@dataclass(frozen=True)
+class VideoEditRequest(VideoRequest):
+    """Video editing: one input video, restyled or changed by the prompt and reference images."""
+
+    video: Any = None
+    references: tuple[Any, ...] = ()
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    resolution: str | None = None
+    duration: int | None = None
+    audio_setting: str | None = None
+    prompt_extend: bool | None = None
+    seed: int | None = None
+    watermark: bool | None = None
+
+    MODES = (EDIT,)
+    RULES = "edit"
+    PROMPT_REQUIRED = False
+    INPUTS = (("video", "video"), ("references", "reference_image"))
+    PARAMETERS = (
+        "resolution",
+        "duration",
+        "audio_setting",
+        "prompt_extend",
+        "seed",
+        "watermark",
+    )
 
     @property
-    def billed_input_seconds(self) -> float:
-        """An estimate's upper bound: reference videos are billed up to 5 s in total."""
-        videos = [r for r in self.references if isinstance(r, str) and _looks_like_video(r)]
-        return REFERENCE_VIDEO_SECONDS_MAX if videos else 0.0
+    def effective_duration(self) -> int:
+        """The set length, else the input video's (when read), else the model's maximum."""
+        duration = self.duration
+        if duration is not None and int(duration) > 0:
+            return int(duration)
+        spec = self.spec
+        longest = spec.max_duration if spec else 10
+        video = self.video
+        if isinstance(video, LocalFile) and video.seconds:
+            return max(1, min(longest, round(video.seconds)))
+        return longest
 
 
-REFERENCE_VIDEO_SECONDS_MAX = 5.0
-_VIDEO_SUFFIXES = (".mp4", ".mov")
+@dataclass(frozen=True)
+class Speech2VideoRequest(VideoRequest):
+    """Speech to video: a portrait that speaks the given audio (wan2.2-s2v)."""
+
+    image: Any = None
+    audio: Any = None
+    resolution: str | None = None
+
+    MODES = (SPEECH,)
+    RULES = "speech"
+    PROMPT_REQUIRED = False
+    INPUTS = (("image", "portrait"), ("audio", "speech"))
+    TEXT_INPUTS = ()
+    PARAMETERS = ("resolution",)
+
+    @property
+    def effective_duration(self) -> int:
+        """The speech's length when read (WAV), else the model's longest (20 s)."""
+        spec = self.spec
+        longest = spec.default_duration if spec else 20
+        if isinstance(self.audio, LocalFile) and self.audio.seconds:
+            return max(1, min(longest, round(self.audio.seconds + 0.499)))
+        return longest
+
+    @property
+    def price_name(self) -> str:
+        return self.model
 
 
-def _parse_list(text: str) -> Any:
+def parse_list(text: str) -> Any:
     import ast
     import json
 
@@ -621,100 +610,6 @@ def _parse_list(text: str) -> Any:
             value = parse(text)
         except (ValueError, SyntaxError):
             continue
-        if isinstance(value, list):
+        if isinstance(value, (list, dict)):
             return value
     return text
-
-
-def _looks_like_video(url: str) -> bool:
-    return urlsplit(url).path.lower().endswith(_VIDEO_SUFFIXES) or url.startswith("data:video/")
-
-
-def _clip(value: Any, limit: int = 60) -> Any:
-    """Shorten long texts inside error messages."""
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + "..."
-    return value
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What a successful submission returns."""
-
-    task_id: str
-    request_id: str | None
-    status: TaskStatus = TaskStatus.PENDING
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Billed output, normalised from both answer shapes (pre-wan2.6 and wan2.6+)."""
-
-    video_count: int | None = None
-    video_seconds: float | None = None
-    size: str | None = None
-    resolution: int | None = None  # "SR": 480, 720, 1080
-    raw: dict[str, Any] = field(default_factory=dict)
-    input_video_seconds: float | None = None  # reference videos, billed too (r2v)
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any] | None) -> Usage | None:
-        if not raw:
-            return None
-        seconds = raw.get("output_video_duration", raw.get("video_duration", raw.get("duration")))
-        sr = raw.get("SR")
-        inp = raw.get("input_video_duration")
-        return cls(
-            video_count=_as_int(raw.get("video_count")),
-            video_seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-            size=raw.get("size") or raw.get("video_ratio"),
-            resolution=_as_int(sr) if sr is not None else None,
-            raw=dict(raw),
-            input_video_seconds=float(inp) if isinstance(inp, (int, float)) else None,
-        )
-
-    @property
-    def tier(self) -> str | None:
-        if self.resolution:
-            return f"{self.resolution}P"
-        return tier_of_size(self.size)
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """One task as the query endpoint describes it, whatever the API style."""
-
-    task_id: str
-    status: TaskStatus
-    request_id: str | None = None
-    video_url: str | None = None
-    orig_prompt: str | None = None
-    actual_prompt: str | None = None
-    submit_time: str | None = None
-    scheduled_time: str | None = None
-    end_time: str | None = None
-    code: str | None = None
-    message: str | None = None
-    usage: Usage | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict for XCom and trigger events."""
-        data = asdict(self)
-        data["status"] = self.status.value
-        data["usage"] = self.usage.raw if self.usage else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TaskResult:
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["status"] = TaskStatus.parse(data.get("status"))
-        kwargs["usage"] = Usage.parse(data.get("usage"))
-        return cls(**kwargs)
-
-    def describe_failure(self) -> str:
-        """A one-line account of why the task did not succeed."""
-        if self.status is TaskStatus.UNKNOWN:
-            return f"Bailian task {self.task_id} is UNKNOWN: no such task, or it is older than 24 hours"
-        reason = f"{self.code}: {self.message}" if self.code or self.message else "no reason given"
-        return f"Bailian task {self.task_id} ended {self.status.value} ({reason})"

@@ -84,6 +84,16 @@ MODES: dict[str, Mode] = {
                 "airflow_provider_bailian.operators.reference2video:BailianReference2VideoOperator"
             ),
         ),
+        Mode(
+            name="edit",
+            request_type="airflow_provider_bailian.models:VideoEditRequest",
+            operator="airflow_provider_bailian.operators.video_edit:BailianVideoEditOperator",
+        ),
+        Mode(
+            name="speech",
+            request_type="airflow_provider_bailian.models:Speech2VideoRequest",
+            operator="airflow_provider_bailian.operators.speech2video:BailianSpeech2VideoOperator",
+        ),
     )
 }
 
@@ -414,6 +424,8 @@ def _validate_item(
     kwargs = dict(merged)
     for name in request_fields:
         value = getattr(request, name)
+        if name == "media":  # as the item gave it (plain JSON): the operator parses it again
+            continue
         if value is not None and (name in merged or name == "model"):
             kwargs[name] = value
     return [], (mode.name, kwargs, request)

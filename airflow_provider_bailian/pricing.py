@@ -47,6 +47,46 @@ _IMAGE_MODES_CN: dict[str, Any] = {
     "wan2.6-r2v-flash": _RECENT_CN,
 }
 
+# The media protocol (section 17): no official list price was found for Wan 3.0 or
+# HappyHorse, nor for wan2.7's references and editing. These rows are estimates (reseller
+# quotes: Wan 3.0 in USD; HappyHorse about 1.5x Wan 2.7; wan2.7-r2v and editing at the
+# wan2.7 rate) and say so in every estimate's `source`; override them with `prices`.
+# Speech to video is Alibaba's published USD price (section 18). A row may carry its own
+# `currency` and an `estimate` note.
+_WAN30_USD = {
+    "480P": 0.03,
+    "720P": 0.06,
+    "1080P": 0.12,
+    "currency": "USD",
+    "estimate": "reseller quotes, no list price published",
+}
+_S2V_USD = {"480P": 0.071677, "720P": 0.129018, "currency": "USD"}
+_ESTIMATE_27 = "no list price published; the wan2.7 rate"
+_ESTIMATE_HH = "no list price published; about 1.5x wan2.7 (reseller quotes)"
+
+
+def _media_rows(rate_720: float, rate_1080: float) -> dict[str, Any]:
+    wan27 = {"720P": rate_720, "1080P": rate_1080, "estimate": _ESTIMATE_27}
+    horse = {
+        "720P": round(rate_720 * 1.5, 6),
+        "1080P": round(rate_1080 * 1.5, 6),
+        "estimate": _ESTIMATE_HH,
+    }
+    return {
+        "wan3.0-video": _WAN30_USD,
+        "wan3.0-video-prime": _WAN30_USD,
+        "wan2.7-r2v": wan27,
+        "wan2.7-videoedit": wan27,
+        **{
+            f"happyhorse-{v}-{m}": horse
+            for v in ("1.0", "1.1")
+            for m in ("t2v", "i2v", "r2v", "video-edit")
+            if (v, m) != ("1.1", "video-edit")
+        },
+        "wan2.2-s2v": _S2V_USD,
+    }
+
+
 #: List prices per second of video, by billing region (CNY).
 PRICE_TABLES: dict[str, dict[str, Any]] = {
     "cn-beijing": {
@@ -59,6 +99,7 @@ PRICE_TABLES: dict[str, dict[str, Any]] = {
         "wanx2.1-t2v-turbo": {ANY_TIER: 0.24},
         "wanx2.1-t2v-plus": {ANY_TIER: 0.70},
         **_IMAGE_MODES_CN,
+        **_media_rows(0.6, 1.0),
     },
     "international": {
         "currency": "CNY",
@@ -70,6 +111,7 @@ PRICE_TABLES: dict[str, dict[str, Any]] = {
         "wan2.2-t2v-plus": {"480P": 0.146785, "1080P": 0.733924},
         "wanx2.1-t2v-turbo": {ANY_TIER: 0.264213},
         "wanx2.1-t2v-plus": {ANY_TIER: 0.733924},
+        **_media_rows(0.733924, 1.100886),
     },
 }
 
@@ -124,9 +166,14 @@ class PriceTable:
                 price = prices.get(tier) if tier else None
                 if price is None:
                     price = prices.get(ANY_TIER)
+                if not isinstance(price, (int, float, type(None))):
+                    price = None
                 if price is not None:
-                    currency = table.get("currency") or self.base["currency"]
-                    return float(price), str(currency), source
+                    currency = prices.get("currency") or table.get("currency")
+                    note = prices.get("estimate")
+                    if note:
+                        source = f"{source}; estimate: {note}"
+                    return float(price), str(currency or self.base["currency"]), source
         return None
 
     def estimate(self, request: VideoRequest) -> CostEstimate | None:

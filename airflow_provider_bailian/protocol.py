@@ -21,9 +21,12 @@ from urllib.parse import quote, urlsplit
 from airflow_provider_bailian.capabilities import (
     ENDPOINT_IMAGE2VIDEO,
     ENDPOINT_VIDEO,
+    SHAPE_FRAME_URLS,
     SHAPE_IMG_URL,
+    SHAPE_MEDIA,
     SHAPE_PROMPT,
     SHAPE_REFERENCES,
+    SHAPE_SPEECH,
 )
 from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
@@ -39,6 +42,7 @@ from airflow_provider_bailian.models import (
     Usage,
     VideoRequest,
 )
+from airflow_provider_bailian.results import content_check_note
 
 
 class ApiStyle(str, Enum):
@@ -53,11 +57,16 @@ class ApiStyle(str, Enum):
 
 GATEWAY_DEFAULT_URL = "https://api.gpt.ge"
 #: DashScope base URL by region; the key, the model and the endpoint must share a region.
+#: An empty URL: the region is reached only through a workspace domain (section 19).
 REGIONS: dict[str, str] = {
     "cn-beijing": "https://dashscope.aliyuncs.com",
     "ap-southeast-1": "https://dashscope-intl.aliyuncs.com",
     "us-east-1": "https://dashscope-us.aliyuncs.com",
+    "cn-hongkong": "",
 }
+#: Alibaba's recommended host: a workspace of a region (connection extra ``workspace_domain``).
+WORKSPACE_DOMAIN = "https://{workspace}.{region}.maas.aliyuncs.com"
+_WORKSPACE_HOST = re.compile(r"^[^.]+\.([a-z0-9-]+)\.maas\.aliyuncs\.com$")
 REGION_ALIASES: dict[str, str] = {
     "beijing": "cn-beijing",
     "china": "cn-beijing",
@@ -67,6 +76,9 @@ REGION_ALIASES: dict[str, str] = {
     "international": "ap-southeast-1",
     "virginia": "us-east-1",
     "us": "us-east-1",
+    "hongkong": "cn-hongkong",
+    "hong-kong": "cn-hongkong",
+    "hk": "cn-hongkong",
 }
 DEFAULT_REGION = "cn-beijing"
 _DASHSCOPE_HOST = re.compile(r"(^|\.)(dashscope(-intl|-us)?\.aliyuncs\.com|maas\.aliyuncs\.com)$")
@@ -98,6 +110,61 @@ GATEWAY_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+# ---- the body: where each input goes, by the model's input shape -------------------------
+#: Older shapes: media type -> input field (a ``[]`` suffix collects a list, in order).
+INPUT_LAYOUTS: dict[str, dict[str, str]] = {
+    SHAPE_PROMPT: {},
+    SHAPE_IMG_URL: {"first_frame": "img_url"},
+    SHAPE_FRAME_URLS: {"first_frame": "first_frame_url", "last_frame": "last_frame_url"},
+    SHAPE_REFERENCES: {
+        "reference_image": "reference_urls[]",
+        "reference_video": "reference_urls[]",
+    },
+    SHAPE_SPEECH: {"portrait": "image_url", "speech": "audio_url"},
+}
+
+
+def request_body(request: VideoRequest) -> dict[str, Any]:
+    """The JSON body of any request (both styles): ``model``, ``input``, ``parameters``.
+
+    The media protocol lays every input out as ``input.media = [{"type", "url", ...}]`` in
+    the request's order (the order the prompt counts them); older shapes put each input in
+    its own field (``img_url``, ``first_frame_url``, ``reference_urls``, ``image_url``).
+    """
+    from airflow_provider_bailian.models import wire
+
+    shape = request.route.shape
+    inp = request.text_inputs()
+    items = request.media_items()
+    if shape == SHAPE_MEDIA:
+        if items:
+            inp["media"] = [
+                {
+                    "type": item.type,
+                    "url": wire(item.url),
+                    **{k: wire(v) for k, v in item.extra.items() if v is not None},
+                }
+                for item in items
+            ]
+    else:
+        layout = INPUT_LAYOUTS.get(shape, {})
+        for item in items:
+            where = layout.get(item.type)
+            if where is None:
+                raise BailianValidationError(
+                    [(item.label, item.url, f"not an input of {request.model} ({shape})")]
+                )
+            if where.endswith("[]"):
+                inp.setdefault(where[:-2], []).append(wire(item.url))
+            else:
+                inp[where] = wire(item.url)
+    body: dict[str, Any] = {"model": request.model, "input": inp}
+    params = request.parameters()
+    if params:
+        body["parameters"] = params
+    return body
+
+
 def resolve_region(region: str | None) -> str:
     """Canonical region id ("cn-beijing") from an id or a friendly name ("singapore")."""
     key = (region or DEFAULT_REGION).strip().lower()
@@ -126,6 +193,22 @@ def parse_style(value: str | None, host: str | None) -> ApiStyle:
         raise BailianError(f"Unknown api_style {value!r}; allowed: {allowed}") from None
 
 
+def workspace_base_url(workspace: str | None, region: str | None) -> str:
+    """``https://{workspace}.{region}.maas.aliyuncs.com``: the workspace domain of a region."""
+    if not workspace or not re.fullmatch(r"[A-Za-z0-9-]+", str(workspace)):
+        raise BailianError(
+            f"workspace_domain needs the connection extra 'workspace' (the Model Studio "
+            f"workspace id, letters, digits and '-'); got {workspace!r}"
+        )
+    return WORKSPACE_DOMAIN.format(workspace=workspace, region=resolve_region(region))
+
+
+def region_of_host(base_url: str) -> str | None:
+    """The region a workspace domain names (``ws.cn-hongkong.maas.aliyuncs.com``)."""
+    found = _WORKSPACE_HOST.match(urlsplit(base_url).hostname or "")
+    return found.group(1) if found and found.group(1) in REGIONS else None
+
+
 def resolve_base_url(host: str | None, style: ApiStyle, region: str | None) -> str:
     """The base URL: the connection host, else the style's default (region for DashScope)."""
     if host:
@@ -134,7 +217,14 @@ def resolve_base_url(host: str | None, style: ApiStyle, region: str | None) -> s
         # Users paste DashScope URLs with the /api/v1 suffix the SDK uses; paths are added here.
         return url[: -len("/api/v1")] if url.endswith("/api/v1") else url
     if style is ApiStyle.DASHSCOPE:
-        return REGIONS[resolve_region(region)]
+        key = resolve_region(region)
+        if not REGIONS[key]:
+            raise BailianError(
+                f"Region {key} is reached only through a workspace domain: set the connection "
+                "extras workspace_domain=true and workspace=<id> (or the host "
+                f"{WORKSPACE_DOMAIN.format(workspace='<id>', region=key)})"
+            )
+        return REGIONS[key]
     return GATEWAY_DEFAULT_URL
 
 
@@ -442,8 +532,10 @@ class BailianProtocol:
             message = (
                 f"non-JSON answer: {self._snippet(answer)}" if data is None else str(data)[:300]
             )
+        note = content_check_note(str(code) if code is not None else None)
         error = BailianAPIError(
-            f"Bailian {operation} failed: {self.scrub(str(message))}",
+            f"Bailian {operation} failed: {self.scrub(str(message))}"
+            + (f". {note}" if note else ""),
             status=answer.status,
             code=str(code) if code is not None else None,
             request_id=self._request_id(data, answer),

@@ -139,3 +139,49 @@ def test_reference_with_two_subjects(examples: Any, example_images: Any) -> None
     (sent,) = examples.submissions
     assert len(sent["body"]["input"]["reference_urls"]) == 2
     assert xcom(dag_run, "scene", key="video_url")
+
+
+@pytest.fixture
+def example_media(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from airflow_provider_bailian.emulator.mediafiles import make_mp4, make_wav
+    from tests.images import write_image
+
+    write_image(tmp_path, "watercolour.png", 512, 512, "PNG")
+    write_image(tmp_path, "host.png", 640, 480, "PNG")
+    write_image(tmp_path, "guest.jpg", 480, 640, "JPEG")
+    (tmp_path / "kettle.mp4").write_bytes(make_mp4(seconds=6.0))
+    (tmp_path / "welcome.wav").write_bytes(make_wav(seconds=4.0))
+    for name, file in {
+        "BAILIAN_PRODUCT_VIDEO": "kettle.mp4",
+        "BAILIAN_STYLE_IMAGE": "watercolour.png",
+        "BAILIAN_HOST_IMAGE": "host.png",
+        "BAILIAN_GUEST_IMAGE": "guest.jpg",
+        "BAILIAN_VOICE_AUDIO": "welcome.wav",
+        "BAILIAN_CLIP": "kettle.mp4",
+    }.items():
+        monkeypatch.setenv(name, str(tmp_path / file))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("file", "task", "types"),
+    [
+        ("bailian_video_edit.py", "restyle", ["video", "reference_image"]),
+        (
+            "bailian_wan30_references.py",
+            "interview",
+            ["reference_image", "reference_image", "reference_audio"],
+        ),
+        ("bailian_continuation.py", "continue_shot", ["first_clip"]),
+    ],
+)
+def test_media_examples(
+    examples: Any, example_media: Any, make_conn: Any, file: str, task: str, types: list[str]
+) -> None:
+    make_conn("bailian_dashscope", examples.base_url, api_style="dashscope")
+    dag_run = run_dag(file, file.removesuffix(".py"))
+    assert ti_states(dag_run) == {task: "success"}
+    (sent,) = examples.submissions
+    assert [m["type"] for m in sent["body"]["input"]["media"]] == types
+    assert examples.count("upload") == 1
+    assert xcom(dag_run, task, key="video_url")

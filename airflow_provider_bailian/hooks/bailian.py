@@ -26,6 +26,8 @@ from airflow_provider_bailian.exceptions import (
 )
 from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
 from airflow_provider_bailian.models import (
+    LocalFile,
+    LocalImage,
     Submission,
     TaskResult,
     TaskStatus,
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
     import requests
     from tenacity import RetryCallState
 
-    from airflow_provider_bailian.models import LocalImage
     from airflow_provider_bailian.polling import PollPolicy
     from airflow_provider_bailian.pricing import CostEstimate, PriceTable
     from airflow_provider_bailian.protocol import BailianProtocol
@@ -246,20 +247,41 @@ class BailianHook(BaseHook):
         self, request: VideoRequest, *, upload_local_files: bool = False
     ) -> VideoRequest:
         """Validate, read and check file inputs, and upload them when asked: all before sending."""
-        from airflow_provider_bailian.media import load_local_media, upload_local_media
+        from airflow_provider_bailian.media import is_loaded, load_local_media, upload_local_media
 
-        request, warnings = request.validated()
-        for warning in warnings:
-            self.log.warning(warning)
-        request = load_local_media(request)
+        if not is_loaded(request):  # the operators validate and read once, before this
+            request, warnings = request.validated()
+            for warning in warnings:
+                self.log.warning(warning)
+            request = load_local_media(request)
         if self.will_upload(request, upload_local_files):
-            request = upload_local_media(request, self.upload_file)
+            request = upload_local_media(request, self.upload_file, images=upload_local_files)
         return request
 
     def will_upload(self, request: VideoRequest, upload_local_files: bool) -> bool:
-        """Whether file inputs go through the temporary upload; refused where no style can."""
-        from airflow_provider_bailian.media import has_local_images
+        """Whether file inputs go through the temporary upload; refused where no style can.
 
+        Videos, audio and documents read from files always do; images only when asked.
+        """
+        from airflow_provider_bailian.media import has_local_files, has_local_images
+
+        if has_local_files(request):
+            if not self.protocol.can_upload:
+                files = [
+                    getattr(v, "source", v) for v in request.media_values() if hasattr(v, "kind")
+                ]
+                raise BailianValidationError(
+                    [
+                        (
+                            "media",
+                            files[:3],
+                            f"URLs for {request.model} with the {self.settings.style.value} API "
+                            "style: its video, audio and PDF files go through the temporary "
+                            "upload, which only the dashscope API style has",
+                        )
+                    ]
+                )
+            return True
         if not (upload_local_files and has_local_images(request)):
             return False
         if not self.protocol.can_upload:
@@ -275,13 +297,15 @@ class BailianHook(BaseHook):
             )
         return True
 
-    def upload_file(self, image: LocalImage, model: str) -> str:
-        """Upload an image to Bailian's temporary storage (48 h, this model and account only).
+    def upload_file(self, image: LocalImage | LocalFile, model: str) -> str:
+        """Upload a file to Bailian's temporary storage (48 h, this model and account only).
 
         Returns its ``oss://`` URL. The form goes to the storage host without the API key;
-        the object name holds the content hash, so a retried upload finds the same key.
+        the object name holds the content hash, so a retried upload finds the same key. A
+        video, audio or document is streamed from its source (constant memory), opened
+        again for every attempt.
         """
-        from airflow_provider_bailian.media import upload_key_name
+        from airflow_provider_bailian.media import open_input, upload_key_name
 
         policy_request = self.protocol.upload_policy(model)
         for attempt in self._retrying(what="upload policy request", submission=False):
@@ -289,23 +313,24 @@ class BailianHook(BaseHook):
                 answer = self._send(policy_request)
                 if not 200 <= answer.status < 300:
                     raise self.protocol.error_from(answer, operation="upload policy")
-        host, form, oss_url = self.protocol.upload_form(answer, upload_key_name(image), image.mime)
-        files = {"file": (upload_key_name(image), image.data, image.mime)}
-        s = self.settings
+        name = upload_key_name(image)
+        host, form, oss_url = self.protocol.upload_form(answer, name, image.mime)
         for attempt in self._retrying(what=f"upload of {image.source}", submission=False):
             with attempt:
+                content = (
+                    image.data
+                    if isinstance(image, LocalImage)
+                    else open_input(image.location or image.source)
+                )
                 try:
-                    resp = self._download_session.post(
-                        host,
-                        data=form,
-                        files=files,
-                        timeout=(s.connect_timeout, s.timeout),
-                        allow_redirects=False,
-                    )
+                    resp = self._post_form(host, form, (name, content, image.mime))
                 except _requests_error() as exc:
                     raise self.protocol.transport_error(
                         HttpRequest("POST", host, operation="upload"), exc, sent=True
                     ) from None
+                finally:
+                    if hasattr(content, "close"):
+                        content.close()
                 # 409: the same content is already there under this key (no overwrite).
                 if not (200 <= resp.status_code < 300 or resp.status_code == 409):
                     raise self.protocol.error_from(
@@ -319,6 +344,20 @@ class BailianHook(BaseHook):
                     )
         self.log.info("Uploaded %s to Bailian's temporary storage as %s", image.source, oss_url)
         return oss_url
+
+    def _post_form(self, host: str, form: dict[str, str], file: tuple[str, Any, str]) -> Any:
+        """The multipart POST, streamed (``requests_toolbelt``): the file part goes last."""
+        from requests_toolbelt import MultipartEncoder
+
+        encoder = MultipartEncoder(fields=[*form.items(), ("file", file)])
+        s = self.settings
+        return self._download_session.post(
+            host,
+            data=encoder,
+            headers={"Content-Type": encoder.content_type},
+            timeout=(s.connect_timeout, s.timeout),
+            allow_redirects=False,
+        )
 
     def get_task(self, task_id: str) -> TaskResult:
         """The task's status and result, retried on transient failures (reads are safe)."""
@@ -413,6 +452,7 @@ class BailianHook(BaseHook):
         timeout: float | None = None,
         poll_interval: float | None = None,
         policy: PollPolicy | None = None,
+        model: str | None = None,
     ) -> TaskResult:
         """Block until the task is terminal (non-deferrable waits); raise unless SUCCEEDED.
 
@@ -428,7 +468,7 @@ class BailianHook(BaseHook):
                 return result
             if result.status.is_terminal:
                 raise BailianTaskFailedError(
-                    result.describe_failure(),
+                    result.describe_failure(model),
                     code=result.code,
                     request_id=result.request_id,
                     task_id=task_id,

@@ -111,6 +111,16 @@ class BailianVideoGenerationOperator(BaseOperator):
     :param dry_run: validate, render and estimate, log the exact request body, send nothing.
     :param plan_fingerprint: set by ``BailianPlanOperator`` on each planned item: the task
         refuses to submit a rendered request that is not the one its plan priced.
+    :param media: inputs of the media protocol (templated): a list of
+        ``{"type": ..., "url": ...}`` dicts (``first_frame``, ``last_frame``, ``first_clip``,
+        ``driving_audio``, ``reference_image``, ``reference_video``, ``reference_audio``,
+        ``video``, ``file``, ``link``; extra keys such as ``reference_voice`` pass through),
+        after the mode's own inputs, in the order the prompt counts them. Each ``url`` takes
+        any input form (URL, data URI, local path, ``file://``, object-storage URL); the
+        model's row of the capability table says which types, how many, and which together.
+    :param upload_local_files: send image files through Bailian's temporary-file upload as
+        ``oss://`` URLs instead of data URIs (DashScope style only; default False). Video,
+        audio and PDF files always go that way.
     """
 
     ui_color = "#ff6a00"
@@ -119,8 +129,6 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     #: Set by every subclass (a templated field there).
     model: str
-    #: Image modes: upload file inputs to Bailian's temporary storage instead of data URIs.
-    upload_local_files: bool = False
 
     def __init__(
         self,
@@ -137,6 +145,8 @@ class BailianVideoGenerationOperator(BaseOperator):
         dry_run: bool = False,
         plan_fingerprint: str | None = None,
         max_download_bytes: int | None = None,
+        media: list[dict[str, Any]] | str | None = None,
+        upload_local_files: bool = False,
         **kwargs: Any,
     ) -> None:
         declare_video_asset(download_to, kwargs)
@@ -153,6 +163,8 @@ class BailianVideoGenerationOperator(BaseOperator):
         self.dry_run = dry_run
         self.plan_fingerprint = plan_fingerprint
         self.max_download_bytes = max_download_bytes
+        self.media = media
+        self.upload_local_files = upload_local_files
         self._waiting_on: str | None = None
         self._lineage: dict[str, Any] = {}
 
@@ -330,7 +342,9 @@ class BailianVideoGenerationOperator(BaseOperator):
         self._waiting_on = task_id
         started = time.monotonic()
         try:
-            result = self.hook.wait_for_task(task_id, timeout=self.timeout, policy=policy)
+            result = self.hook.wait_for_task(
+                task_id, timeout=self.timeout, policy=policy, model=record.get("model")
+            )
         finally:
             self._waiting_on = None
         return self._finish(context, result, time.monotonic() - started, ledger)

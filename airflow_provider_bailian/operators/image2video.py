@@ -28,13 +28,19 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
         URI, sent as is; or a local path, ``file://`` URL or object-storage URL
         (``s3://...``), read, checked (JPEG, PNG, BMP, WEBP; sides and size per model) and
         sent as a data URI (or uploaded, see ``upload_local_files``).
-    :param last_frame: the last frame, same forms (templated); wan2.7-i2v and the kf2v models.
+    :param last_frame: the last frame, same forms (templated); wan2.7-i2v, wan3.0-video and the
+        kf2v models.
+    :param first_clip: a video to continue instead of a first frame (templated; wan2.7-i2v):
+        an http(s)/``oss://`` URL, or a local or object-storage file, always uploaded
+        (DashScope style).
     :param prompt: what happens in the video (templated; optional).
-    :param model: ``wan2.6-i2v`` (default), ``wan2.7-i2v``, ``wan2.6-i2v-flash``,
-        ``wan2.2-kf2v-flash``, ... (templated).
+    :param model: ``wan2.6-i2v`` (default), ``wan2.7-i2v``, ``wan3.0-video`` (first and last
+        frame), ``happyhorse-1.0-i2v``/``happyhorse-1.1-i2v`` (first frame only),
+        ``wan2.6-i2v-flash``, ``wan2.2-kf2v-flash``, ... (templated).
     :param negative_prompt: what to avoid (templated).
     :param audio_url: http(s)/oss URL of a wav or mp3 soundtrack (templated); wan2.7-i2v
-        sends it as its driving audio.
+        sends it as its driving audio (there any input form, a file is uploaded).
+    :param ratio: wan3.0's aspect ratio (``adaptive`` follows the frame; templated).
     :param audio: wan2.6-i2v-flash's sound switch (default on; ``False`` is silent and cheaper).
     :param resolution: ``480P``, ``720P`` or ``1080P`` per model (templated); the video keeps
         the image's aspect ratio.
@@ -44,12 +50,10 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
     :param template: an effect template name (the prompt is then ignored).
     :param seed: 0..2147483647 (templated).
     :param watermark: add the "AI generated" watermark (service default False).
-    :param upload_local_files: send file inputs through Bailian's temporary-file upload as
-        ``oss://`` URLs instead of data URIs (DashScope style only; default False).
 
     Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
     ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
-    ``dry_run``) are the arguments of
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
     :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
@@ -63,14 +67,17 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
         "resolution",
         "duration",
         "seed",
+        "first_clip",
+        "ratio",
+        "media",
         "download_to",
     )
-    template_fields_renderers = {"prompt": "py"}
+    template_fields_renderers = {"prompt": "py", "media": "json"}
 
     def __init__(
         self,
         *,
-        image: str,
+        image: str | None = None,
         last_frame: str | None = None,
         prompt: str | None = None,
         model: str = "wan2.6-i2v",
@@ -84,7 +91,8 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
         template: str | None = None,
         seed: int | str | None = None,
         watermark: bool | None = None,
-        upload_local_files: bool = False,
+        first_clip: str | None = None,
+        ratio: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -102,7 +110,8 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
         self.template = template
         self.seed = seed
         self.watermark = watermark
-        self.upload_local_files = upload_local_files
+        self.first_clip = first_clip
+        self.ratio = ratio
 
     def build_request(self) -> Image2VideoRequest:
         """The rendered request, validated against the model table (nothing read or sent yet)."""

@@ -50,21 +50,26 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
     and pushes ``video_url`` and ``result`` (the full result dict).
 
     :param prompt: what the video shows (templated; may be a ``.txt`` template file).
-    :param model: ``wan2.6-t2v``, ``wan2.7-t2v``, ``wan2.5-t2v-preview``, ... (templated).
+    :param model: ``wan2.6-t2v``, ``wan2.7-t2v`` (and its dated snapshots), ``wan3.0-video``,
+        ``wan3.0-video-prime``, ``happyhorse-1.0-t2v``, ``happyhorse-1.1-t2v``,
+        ``wan2.5-t2v-preview``, ... (templated).
     :param negative_prompt: what to avoid (templated).
     :param audio_url: http(s)/oss URL of a wav or mp3 soundtrack (templated).
     :param size: ``W*H``, e.g. ``1280*720`` (templated); ``resolution``/``ratio`` for wan2.7.
-    :param duration: seconds of video (templated).
+    :param duration: seconds of video (templated); wan3.0 takes 2-30 or ``-1`` (the model
+        picks; estimated at 30 s).
     :param prompt_extend: let the service rewrite the prompt (service default True).
     :param shot_type: ``single`` or ``multi`` (wan2.6, with prompt_extend).
     :param seed: 0..2147483647 (templated).
     :param watermark: add the "AI generated" watermark (service default False).
-    :param resolution: ``720P`` or ``1080P`` (wan2.7, templated).
-    :param ratio: ``16:9``, ``9:16``, ``1:1``, ``4:3`` or ``3:4`` (wan2.7, templated).
+    :param resolution: ``720P`` or ``1080P`` (wan2.7, HappyHorse; wan3.0 also ``480P``; templated).
+    :param ratio: ``16:9``, ``9:16``, ``1:1``, ``4:3`` or ``3:4`` (wan2.7; wan3.0 also
+        ``adaptive``; HappyHorse also ``4:5``, ``5:4``, ``21:9``, ``9:21``; templated).
+    :param audio: wan3.0's sound switch (service default on).
 
     Waiting, delivery and spend (``bailian_conn_id``, ``wait_for_completion``, ``deferrable``,
     ``poll_interval``, ``timeout``, ``reattach``, ``download_to``, ``prices``, ``max_cost``,
-    ``dry_run``) are the arguments of
+    ``dry_run``), ``media`` and ``upload_local_files`` are the arguments of
     :class:`~airflow_provider_bailian.operators.base.BailianVideoGenerationOperator`.
     """
 
@@ -78,10 +83,11 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
         "seed",
         "resolution",
         "ratio",
+        "media",
         "download_to",
     )
     template_ext: Sequence[str] = (".txt",)
-    template_fields_renderers = {"prompt": "py"}
+    template_fields_renderers = {"prompt": "py", "media": "json"}
 
     def __init__(
         self,
@@ -98,6 +104,7 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
         watermark: bool | None = None,
         resolution: str | None = None,
         ratio: str | None = None,
+        audio: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -113,6 +120,7 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
         self.watermark = watermark
         self.resolution = resolution
         self.ratio = ratio
+        self.audio = audio
 
     def build_request(self) -> Text2VideoRequest:
         """The rendered request, validated against the model table (nothing sent yet)."""

@@ -141,7 +141,7 @@ class BailianTaskTrigger(BaseTrigger):
             return
         yield self._event(
             "failed",
-            message=result.describe_failure(),
+            message=result.describe_failure(self.model),
             code=result.code,
             request_id=result.request_id,
             result=result.to_dict(),
