@@ -80,7 +80,9 @@ def test_throttling_keeps_today_s_rules_and_says_it_clears(emulator: Any, make_c
     from airflow_provider_bailian.hooks.bailian import BailianHook
 
     make_conn("thr", emulator.base_url, throttle_max_wait=0.3, retry_max_wait=0.05)
-    emulator.add_fault("submit", "429", times=1000, retry_after=0, code="Throttling.AllocationQuota")
+    emulator.add_fault(
+        "submit", "429", times=1000, retry_after=0, code="Throttling.AllocationQuota"
+    )
     with pytest.raises(BailianAPIError) as info:
         BailianHook("thr").submit_text2video(model="wan2.6-t2v", prompt="a lantern at dusk")
     assert not isinstance(info.value, BailianPermanentError)
