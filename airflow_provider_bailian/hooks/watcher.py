@@ -61,17 +61,17 @@ log = logging.getLogger(__name__)
 
 #: The earliest a video can be ready, as a share of its expected generation time.
 EARLIEST_FINISH = 0.4
-#: The longest pause of the list stream while no watched video can be finishing.
+#: The longest pause of the list stream while the tasks are polled one by one (fallback).
 MAX_QUIET_LIST_INTERVAL = 30.0
 #: Page sizes tried for the task list: its maximum is not published, so smaller on a 400.
 LIST_PAGE_SIZES = (100, 50, 20, 10)
 #: Failed list reads in a row before the tasks fall back to per-task polling, and for how long.
 LIST_FAILURES_BEFORE_FALLBACK = 3
 FALLBACK_SECONDS = 300.0
-#: A task submitted longer ago than this may have finished unseen: read it once on register.
+#: A task submitted this long before it registers may have finished unseen: read it once
+#: unless the first list read shows it running.
 FRESH_SECONDS = 60.0
-#: A PENDING task is read again this often (or every ``poll_interval``), only while its
-#: model's slots look free: behind full slots it cannot have changed, but for a cancel.
+#: A queued task a later one overtook (not in order after all) is read again at most this often.
 PENDING_RECHECK = 30.0
 #: Gateway style: a PENDING task behind full slots is still read this often (a safety net),
 #: or, deep in the queue, once in the earliest time its turn can come.
@@ -175,7 +175,6 @@ class StatusWatcher:
         self._queue: dict[str | None, list[tuple[float, int, _Watch]]] = {}  # not yet RUNNING
         self._seen_running: set[_Watch] = set()
         self._unchecked: set[_Watch] = set()
-        self._min_expected = math.inf
         self._min_poll_interval = math.inf
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -219,7 +218,6 @@ class StatusWatcher:
             )
             bisect.insort(self._queue.setdefault(model, []), (*watch.order, watch))
             self._unchecked.add(watch)
-            self._min_expected = min(self._min_expected, watch.expected)
             self._min_poll_interval = min(self._min_poll_interval, watch.poll_interval or math.inf)
             self._start(watch)
         elif poll_interval and poll_interval > 0:
@@ -275,7 +273,7 @@ class StatusWatcher:
                 self._running[watch.model] -= 1
                 self._release(watch.model)
             if not self._watches:
-                self._min_expected = self._min_poll_interval = math.inf
+                self._min_poll_interval = math.inf
                 self._stop_helpers()
 
     def _stop_helpers(self) -> None:
