@@ -111,6 +111,12 @@ class BailianAPIError(BailianError):
     """The API answered with an error (non-2xx status, or an unreadable body)."""
 
 
+class BailianPermanentError(BailianAPIError, AirflowFailException):
+    """Bailian refused in a way no retry can fix (wrong key, bad parameter, overdue account,
+    content check, no access, unknown model): the task fails at once, Airflow's ``retries``
+    are not spent on it."""
+
+
 class BailianTransportError(BailianError):
     """The request did not get an answer: connection refused, timeout, dropped connection."""
 

@@ -32,6 +32,7 @@ from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
     BailianAPIError,
     BailianError,
+    BailianPermanentError,
     BailianTransportError,
     BailianValidationError,
 )
@@ -82,6 +83,26 @@ REGION_ALIASES: dict[str, str] = {
 }
 DEFAULT_REGION = "cn-beijing"
 _DASHSCOPE_HOST = re.compile(r"(^|\.)(dashscope(-intl|-us)?\.aliyuncs\.com|maas\.aliyuncs\.com)$")
+
+#: Error codes (and their sub-codes, ``AccessDenied.Unpurchased``) that no retry can fix: the
+#: same request fails the same way until a person changes the key, request or account.
+PERMANENT_CODES = frozenset(
+    {
+        "InvalidApiKey",
+        "InvalidParameter",
+        "Arrearage",
+        "DataInspectionFailed",
+        "AccessDenied",
+        "ModelNotFound",
+    }
+)
+#: Throttling codes whose wording misleads: said in the error's message.
+THROTTLE_HINTS = {
+    "Throttling.AllocationQuota": (
+        "despite the word 'quota' this is a short-term limit that usually clears within "
+        "about a minute"
+    ),
+}
 
 #: Statuses after which a query (which changes nothing) is worth repeating.
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -532,12 +553,18 @@ class BailianProtocol:
             message = (
                 f"non-JSON answer: {self._snippet(answer)}" if data is None else str(data)[:300]
             )
-        note = content_check_note(str(code) if code is not None else None)
-        error = BailianAPIError(
-            f"Bailian {operation} failed: {self.scrub(str(message))}"
-            + (f". {note}" if note else ""),
+        code = str(code) if code is not None else None
+        text = f"Bailian {operation} failed: {self.scrub(str(message))}"
+        if code in THROTTLE_HINTS:
+            text = f"{text} ({THROTTLE_HINTS[code]})"
+        note = content_check_note(code)
+        if note:
+            text = f"{text}. {note}"
+        error_cls = BailianPermanentError if is_permanent(answer.status, code) else BailianAPIError
+        error = error_cls(
+            text,
             status=answer.status,
-            code=str(code) if code is not None else None,
+            code=code,
             request_id=self._request_id(data, answer),
             task_id=task_id,
         )
@@ -609,6 +636,22 @@ def is_transient(error: BaseException) -> bool:
             or (200 <= error.status < 300)
         )
     return False
+
+
+def is_permanent(status: int | None, code: str | None) -> bool:
+    """Does this refusal fail the same way however often it is repeated (fail at once)?
+
+    A 401 is always the key; otherwise the code decides (``PERMANENT_CODES`` and their
+    sub-codes, and ``*.DataInspectionFailed``), never for a 5xx or a 429.
+    """
+    if status is not None and (status >= 500 or status == 429):
+        return False
+    if status == 401:
+        return True
+    if not code:
+        return False
+    head = code.split(".", 1)[0]
+    return head in PERMANENT_CODES or code.endswith(".DataInspectionFailed")
 
 
 def is_throttled(error: BaseException) -> bool:

@@ -12,8 +12,19 @@ triggerer runs them):
 * ``sdk``: the official SDK's ``wait()`` schedule (1, 1, 2, 2, 2, 4, 4, 4, 5, 5 ... s per
   task, no limiter), computed from the schedule.
 
-Generation times are spread 0.5-2x the expected 120 s (wan2.6-t2v, 5 s of video). Two
-modes:
+Generation times are spread over a share of the expected 120 s (wan2.6-t2v, 5 s of video)
+that the scenario sets:
+
+* ``default``: 0.5-2x;
+* ``gateway``: 0.6-1.4x, the gateway style's detection tail (a queued task's start must be
+  inferred from a finish);
+* ``dashscope``: 0.2-2x, and one video in ten failing 3 s after it starts (a content
+  check): a start and an end can both fall between two list reads;
+* ``processes``: the account's budget across processes: two triggerers (a watcher and a
+  limiter each, as two processes have) and three workers waiting without deferring
+  (per-task polling, a limiter each), all on one account.
+
+Two modes:
 
 * ``sim``: a virtual clock (an event loop whose time jumps to the next timer) and an
   in-process account model behind ``httpx.MockTransport``: the provider's real waiting
@@ -24,6 +35,7 @@ modes:
     python benchmarks/queue.py                 # sim at 200, 1000, 5000 and http at 200
     python benchmarks/queue.py sim 200         # one mode, one size
     python benchmarks/queue.py --write         # ... and replace the section in RESULTS.md
+    python benchmarks/queue.py sim 20 200 --scenario gateway --strategies gateway --write
 
 Each measurement runs in a subprocess of its own, so peak RSS belongs to that run.
 """
@@ -65,21 +77,41 @@ LIST_INTERVAL = 5.0  # the default list_interval (D)
 SEED = 11
 STRATEGIES = ("watcher", "gateway", "per-task")
 SECTION = "## Waiting at queue scale"
+#: Scenario -> (shortest and longest generation as a share of EXPECTED, share failing early).
+SCENARIOS = {
+    "default": (0.5, 2.0, 0.0),
+    "gateway": (0.6, 1.4, 0.0),
+    "dashscope": (0.2, 2.0, 0.1),
+    "processes": (0.5, 2.0, 0.0),
+}
+FAIL_AFTER = 3.0  # seconds after its start a failing video ends
+#: The processes scenario: triggerers (a watcher each) and workers (per-task waits) on one account.
+TRIGGERERS, WORKERS = 2, 3
+scenario = "default"
 
 
 # ---- the account: a FIFO queue with 5 slots ------------------------------------------------
 def schedule(n: int, seed: int = SEED) -> tuple[list[float], list[float]]:
     """Start and end (seconds after submission) of n tasks, 5 at a time, first come first served."""
+    starts, ends, _ = schedule_with_failures(n, seed)
+    return starts, ends
+
+
+def schedule_with_failures(n: int, seed: int = SEED) -> tuple[list[float], list[float], list[bool]]:
+    """The scenario's schedule, and which tasks fail ``FAIL_AFTER`` s after they start."""
+    lo, hi, fail_share = SCENARIOS[scenario]
     rng = random.Random(seed)
     free = [0.0] * SLOTS
-    starts, ends = [], []
+    starts, ends, failed = [], [], []
     for _ in range(n):
         start = heapq.heappop(free)
-        end = start + rng.uniform(0.5, 2.0) * EXPECTED
+        fails = rng.random() < fail_share
+        end = start + (FAIL_AFTER if fails else rng.uniform(lo, hi) * EXPECTED)
         heapq.heappush(free, end)
         starts.append(start)
         ends.append(end)
-    return starts, ends
+        failed.append(fails)
+    return starts, ends, failed
 
 
 def sdk_figures(ends: list[float]) -> dict[str, Any]:
@@ -178,7 +210,7 @@ def _use_clock(clock: _Clock) -> None:
 # ---- the simulated account behind httpx.MockTransport ---------------------------------------
 class _Account:
     def __init__(self, n: int, t0: float, clock: _Clock) -> None:
-        starts, ends = schedule(n)
+        starts, ends, self.failed = schedule_with_failures(n)
         self.t0, self.clock = t0, clock
         self.ids = [f"task-{i:05d}" for i in range(n)]
         self.index = {tid: i for i, tid in enumerate(self.ids)}
@@ -191,7 +223,9 @@ class _Account:
     def status(self, i: int, now: float) -> str:
         if now < self.starts[i]:
             return "PENDING"
-        return "RUNNING" if now < self.ends[i] else "SUCCEEDED"
+        if now < self.ends[i]:
+            return "RUNNING"
+        return "FAILED" if self.failed[i] else "SUCCEEDED"
 
     def handle(self, request: Any) -> Any:
         import httpx
@@ -252,9 +286,13 @@ class _Account:
             "task_status": status,
             "submit_time": fmt(self.t0),
         }
-        if status != "PENDING":
+        if status != "PENDING" and scenario != "gateway":
+            # The gateway scenario's answers carry no start time: the watcher must infer it.
             out["scheduled_time"] = fmt(self.starts[i])
         body: dict[str, Any] = {"request_id": "r", "output": out}
+        if status == "FAILED":
+            out["end_time"] = fmt(self.ends[i])
+            out["code"], out["message"] = "DataInspectionFailed", "Output data may contain ..."
         if status == "SUCCEEDED":
             out["end_time"] = fmt(self.ends[i])
             out["video_url"] = "https://videos.example.invalid/v.mp4"
@@ -281,21 +319,33 @@ def _settings(base_url: str, style: str) -> Any:
 async def _wait_all(
     strategy: str, settings: Any, task_ids: list[str], t0: float, clock: _Clock
 ) -> dict[str, float]:
+    from airflow_provider_bailian.hooks import bailian_async
     from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
     from airflow_provider_bailian.hooks.watcher import StatusWatcher
 
-    client = BailianAsyncClient(settings)
-    watcher = StatusWatcher(
-        client, {"watcher": "list", "gateway": "queue", "per-task": "per_task"}[strategy]
-    )
+    name = {"watcher": "list", "gateway": "queue", "per-task": "per_task"}[strategy]
+    if scenario == "processes":
+        # Each process has its own limiter at query_rate_limit: two triggerers (a watcher
+        # each, half of the tasks each) and workers waiting for one task each, per-task.
+        waiters: list[tuple[Any, list[str]]] = []
+        workers, rest = task_ids[:WORKERS], task_ids[WORKERS:]
+        for k in range(TRIGGERERS + WORKERS):
+            client = BailianAsyncClient(settings)
+            client.limiter = bailian_async.QueryRateLimiter(settings.query_rate_limit)
+            if k < TRIGGERERS:
+                waiters.append((StatusWatcher(client, name), rest[k::TRIGGERERS]))
+            else:
+                waiters.append((StatusWatcher(client, "per_task"), [workers[k - TRIGGERERS]]))
+    else:
+        waiters = [(StatusWatcher(BailianAsyncClient(settings), name), task_ids)]
     seen: dict[str, float] = {}
 
-    async def one(task_id: str) -> None:
+    async def one(watcher: Any, task_id: str) -> None:
         result = await watcher.wait(task_id, model=MODEL, duration=DURATION, submitted_at=t0)
-        assert result.status.value == "SUCCEEDED", result
+        assert result.status.value in ("SUCCEEDED", "FAILED"), result
         seen[task_id] = clock.now()
 
-    await asyncio.gather(*(one(t) for t in task_ids))
+    await asyncio.gather(*(one(w, t) for w, ids in waiters for t in ids))
     return seen
 
 
@@ -369,7 +419,7 @@ def run_http(strategy: str, n: int, speed: float) -> dict[str, Any]:
     for module in (server, emulator_clock):  # its task clock and its rate windows
         module.time = clock.shim()  # type: ignore[attr-defined]
     _use_clock(clock)
-    starts, ends = schedule(n)
+    starts, ends, failed = schedule_with_failures(n)
     lengths = [e - s for s, e in zip(starts, ends, strict=True)]
     with BailianEmulator(
         api_key="sk-fake-bench", max_concurrent=SLOTS, query_rps=ACCOUNT_QPS
@@ -387,9 +437,10 @@ def run_http(strategy: str, n: int, speed: float) -> dict[str, Any]:
         hook = BailianHook("bench")
         ids = []
         t0 = clock.now()
-        for length in lengths:  # each task's generation time is fixed when it is submitted
-            emu.configure(task_seconds=length)
-            ids.append(hook.submit_text2video(model=MODEL, prompt="a lantern at dusk").task_id)
+        for length, fails in zip(lengths, failed, strict=True):
+            emu.configure(task_seconds=length)  # fixed per task when it is submitted
+            prompt = "[fail:DataInspectionFailed] a lantern" if fails else "a lantern at dusk"
+            ids.append(hook.submit_text2video(model=MODEL, prompt=prompt).task_id)
         settings = _settings(emu.base_url, style)
         loop, selector = _loop(clock)
         rss_before, cpu_before = _rss(), time.process_time()
@@ -481,7 +532,7 @@ def report(mode: str, n: int, strategies: list[str], speed: float) -> str:
     sdk = sdk_figures(ends)
     results = {}
     for strategy in strategies:
-        args = [mode, str(n), strategy, str(speed)]
+        args = [mode, str(n), strategy, str(speed), scenario]
         results[strategy] = _child(args)
         print(f"  {mode} N={n} {strategy}: done", file=sys.stderr, flush=True)
     makespan = results[strategies[0]]["lower_bound"]
@@ -491,8 +542,9 @@ def report(mode: str, n: int, strategies: list[str], speed: float) -> str:
         if mode == "sim"
         else f"emulator over HTTP on 127.0.0.1, clocks {speed:g}x faster than real time"
     )
+    title = f"**N = {n:,}**" if scenario == "default" else f"**N = {n:,}, {scenario} scenario**"
     lines.append(
-        f"**N = {n:,}** ({where}); batch lower bound {makespan:.0f} s; "
+        f"{title} ({where}); batch lower bound {makespan:.0f} s; "
         f"floor(5 s) = {floor:.2f} requests per video\n"
     )
     lines.append(HEADER)
@@ -549,13 +601,23 @@ INTRO = (
     "the same moments, no limiter); its 429s are the requests above 20 in a second. Over "
     "HTTP, the CPU column includes the emulator, which runs in the same process. The "
     "per-task and gateway ways are not simulated at N = 5,000 (hours of CPU for a result "
-    "that the N = 1,000 row already shows)."
+    "that the N = 1,000 row already shows). Scenarios (`--scenario`): *gateway*, generation "
+    "times 0.6-1.4x the expected 120 s and, simulated, answers without a start time (the watcher must "
+    "infer a queued task's start from the finish that freed its slot); *dashscope*, "
+    "0.2-2x and one video in ten failing 3 s after it starts (its start and end can both "
+    "fall between two list reads: every finish must still be seen within 2 x "
+    "`list_interval` = 10 s); *processes*, two triggerers (a watcher and a limiter each) "
+    "and three workers waiting without deferring (per-task, a limiter each) on one account "
+    "at `query_rate_limit` 10/s each: the account's budget across processes (its floor "
+    "counts one list stream; each triggerer has its own)."
 )
 
 
 def main() -> None:
+    global scenario
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         mode, n, strategy, speed = sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+        scenario = sys.argv[6]
         figures = run_sim(strategy, n) if mode == "sim" else run_http(strategy, n, speed)
         print(json.dumps(figures))
         return
@@ -564,6 +626,7 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int)
     parser.add_argument("--speed", type=float, default=40.0)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--scenario", choices=list(SCENARIOS), default="default")
     parser.add_argument(
         "--sim-per-task-max",
         type=int,
@@ -572,6 +635,7 @@ def main() -> None:
     )
     parser.add_argument("--write", action="store_true", help="replace the section in RESULTS.md")
     args = parser.parse_args()
+    scenario = args.scenario
     strategies = args.strategies.split(",")
     plan: list[tuple[str, int]] = []
     if args.mode in ("sim", "all"):

@@ -8,18 +8,24 @@ loop and awaits the terminal result.
 
 DashScope style ("list" strategy): the watcher reads the account's ``status=RUNNING``
 task list (short, since concurrency is capped) to learn which watched tasks run and
-since when, lists every ``list_interval`` seconds (D, a connection extra) while a watched
-video may be finishing, less often while none can be, and reads a task that left the
-RUNNING list once with ``GET /tasks/{id}`` (the list carries no video URL or usage). A
-task never seen running gets one direct read when it registers, unless the account's
-slots for its model are full (it is queued) and it was just submitted; later ones only
-while slots look free. A list that is missing (404) or keeps failing hands the tasks to
-per-task polling for a while (logged once).
+since when, lists every ``list_interval`` seconds (D, a connection extra) while any
+watched task may be running (a task can fail seconds after it starts), and reads a task
+that left the RUNNING list once with ``GET /tasks/{id}`` (the list carries no video URL
+or usage). A task that registers is placed by the next list read, not by a read of its
+own (only a task submitted long ago, a restarted triggerer's, which may have finished
+unseen, is read at once). Bailian starts an account's queued tasks in order, so once a
+task submitted later is seen running or finished, every earlier one still believed
+queued has started: one missing from the list ran entirely between two list reads and
+is read. Queued tasks are read on their own only while their model's slots look free. A
+list that is missing (404) or keeps failing hands the tasks to per-task polling for a
+while (logged once).
 
 Gateway style ("queue" strategy; no list endpoint): each task is polled by the per-task
 ``PollPolicy``, but the shared limiter serves the most urgent query first (a RUNNING task
 near its expected finish before a PENDING one) and a PENDING task is not polled while the
-account's slots for its model are known to be full, except for the next in line.
+account's slots for its model are known to be full, except for the next in line. When a
+finish frees a slot, the next queued task (submission order) has most likely started: it
+is read soon after and scheduled as a running task from that moment.
 
 Each watcher is correct on its own (Airflow may run the same trigger twice, on several
 triggerers): its state is only what it has read, so a new one picks up where a lost one
@@ -55,20 +61,30 @@ log = logging.getLogger(__name__)
 
 #: The earliest a video can be ready, as a share of its expected generation time.
 EARLIEST_FINISH = 0.4
-#: The longest pause of the list stream while no watched video can be finishing.
+#: The longest pause of the list stream while the tasks are polled one by one (fallback).
 MAX_QUIET_LIST_INTERVAL = 30.0
 #: Page sizes tried for the task list: its maximum is not published, so smaller on a 400.
 LIST_PAGE_SIZES = (100, 50, 20, 10)
 #: Failed list reads in a row before the tasks fall back to per-task polling, and for how long.
 LIST_FAILURES_BEFORE_FALLBACK = 3
 FALLBACK_SECONDS = 300.0
-#: A task submitted longer ago than this may have finished unseen: read it once on register.
+#: A task submitted this long before it registers may have finished unseen: read it once
+#: unless the first list read shows it running.
 FRESH_SECONDS = 60.0
-#: A PENDING task is read again this often (or every ``poll_interval``), only while its
-#: model's slots look free: behind full slots it cannot have changed, but for a cancel.
+#: A queued task a later one overtook (not in order after all) is read again at most this often.
 PENDING_RECHECK = 30.0
-#: Gateway style: a PENDING task behind full slots is still read this often (a safety net).
+#: Gateway style: a PENDING task behind full slots is still read this often (a safety net),
+#: or, deep in the queue, once in the earliest time its turn can come.
 QUEUED_RECHECK = 300.0
+#: Gateway style: a queued task whose predecessor's finish freed a slot is read this long
+#: after the finish was seen (the service starts it at once), then once more if still PENDING.
+START_READ_DELAY = 1.0
+START_READ_RETRY = 3.0
+#: Gateway style, once a video may be finishing: the longest sleep between two reads (the
+#: finish is seen within it), and the shortest (polling a late video every 2 s costs twice
+#: the reads for one second less).
+GATEWAY_FINISH_WINDOW = 6.0
+GATEWAY_MIN_SLEEP = 4.0
 #: Timers may fire a little early (the loop's clock resolution): a deadline this close counts
 #: as reached, or a coroutine could spin on ever shorter sleeps.
 CLOCK_SLACK = 0.001
@@ -116,6 +132,10 @@ class _Watch:
     list_blind: bool = False
     busy: bool = False  # a direct read or a poller owns it right now
     turn: asyncio.Event | None = None  # gateway: set when a slot may be ours
+    registered_at: float = 0.0
+    started_hint: float | None = None  # gateway: a finish freed a slot for it at this time
+    hint_tries: int = 0
+    order_misses: int = 0  # list: reads that found it PENDING although a later one started
     _policy: PollPolicy | None = None
 
     @property
@@ -155,7 +175,6 @@ class StatusWatcher:
         self._queue: dict[str | None, list[tuple[float, int, _Watch]]] = {}  # not yet RUNNING
         self._seen_running: set[_Watch] = set()
         self._unchecked: set[_Watch] = set()
-        self._min_expected = math.inf
         self._min_poll_interval = math.inf
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -166,6 +185,9 @@ class StatusWatcher:
         self._listed: dict[str, dict[str, Any]] = {}
         self._listed_at: float | None = None
         self._running_by_model: Counter[str] = Counter()
+        self._list_sent_at: float | None = None
+        #: By model: the queue place of the latest watched task known to have started.
+        self._started_upto: dict[str | None, tuple[float, int]] = {}
 
     # ---- registering -------------------------------------------------------------------
     def register(
@@ -192,10 +214,10 @@ class StatusWatcher:
                 duration=duration,
                 submitted_at=submitted_at,
                 seq=next(self._seq),
+                registered_at=time.time(),
             )
             bisect.insort(self._queue.setdefault(model, []), (*watch.order, watch))
             self._unchecked.add(watch)
-            self._min_expected = min(self._min_expected, watch.expected)
             self._min_poll_interval = min(self._min_poll_interval, watch.poll_interval or math.inf)
             self._start(watch)
         elif poll_interval and poll_interval > 0:
@@ -251,7 +273,7 @@ class StatusWatcher:
                 self._running[watch.model] -= 1
                 self._release(watch.model)
             if not self._watches:
-                self._min_expected = self._min_poll_interval = math.inf
+                self._min_poll_interval = math.inf
                 self._stop_helpers()
 
     def _stop_helpers(self) -> None:
@@ -276,19 +298,31 @@ class StatusWatcher:
         for reg in watch.registrations:
             reg.status = status
             reg.changed.set()
+        freed_at = None
         if status == "RUNNING":
             self._running[watch.model] += 1
             self._leave_queue(watch)
         elif was == "RUNNING":
             self._running[watch.model] -= 1
+            freed_at = time.time()
         elif status not in ("PENDING", "unknown"):
             self._leave_queue(watch)
-        self._release(watch.model)
+        if status in ("RUNNING", "SUCCEEDED", "FAILED"):
+            upto = self._started_upto.get(watch.model)
+            if upto is None or watch.order > upto:
+                self._started_upto[watch.model] = watch.order
+        self._release(watch.model, freed_at)
 
-    def _release(self, model: str | None) -> None:
-        """A slot of ``model`` may be free: the queued tasks next in line may poll now."""
+    def _release(self, model: str | None, freed_at: float | None = None) -> None:
+        """A slot of ``model`` may be free: the queued tasks next in line may poll now.
+
+        ``freed_at``: a watched task of ``model`` finished, so the next queued one has most
+        likely started (gateway: it is read soon after, see ``_queued``).
+        """
         free = running_limit(model) - self._running[model]
         for *_, watch in self._queue.get(model, [])[: max(0, free)]:
+            if freed_at is not None and watch.started_hint is None and watch.status == "PENDING":
+                watch.started_hint, watch.hint_tries = freed_at, 0
             if watch.turn is not None:
                 watch.turn.set()
 
@@ -364,16 +398,29 @@ class StatusWatcher:
             self._seen_running.add(watch)
             if watch.running_since is None:
                 watch.running_since = watch.policy._generation_start(result, now)
+                if watch.started_hint is not None and not result.scheduled_time:
+                    # No start time in the answer: it started when the slot was freed.
+                    watch.running_since = min(watch.running_since, watch.started_hint)
+                    watch.policy._running_since = watch.running_since
         return False
 
+    def _presumed_started(self, watch: _Watch) -> bool:
+        """A later task of its model was seen running or finished: it has started too."""
+        upto = self._started_upto.get(watch.model)
+        return upto is not None and watch.order < upto
+
     async def _read_once(self, watch: _Watch) -> None:
-        """List strategy: the one direct read of a task (it left the RUNNING list, or is new)."""
+        """List strategy: the one direct read of a task (it left the RUNNING list, it has
+        started unseen, it may have, or it is an old task registering)."""
         watch.busy = True
         try:
             left_list = watch.seen_running
-            result = await self._get(watch, URGENT if left_list else IDLE)
+            presumed = not left_list and self._presumed_started(watch)
+            result = await self._get(watch, URGENT if left_list or presumed else IDLE)
             if result is None or self._saw(watch, result, time.time()):
                 return
+            if presumed and result.status is TaskStatus.PENDING:
+                watch.order_misses += 1  # not in order after all: ask less often
             if left_list and result.status is TaskStatus.RUNNING:
                 watch.misses += 1
                 if watch.misses >= 2:
@@ -397,13 +444,33 @@ class StatusWatcher:
                 now = time.time()
                 if result is None or self._saw(watch, result, now):
                     return
-                delay = watch.policy.next_delay(result, now)
+                delay = self._running_delay(watch, watch.policy.next_delay(result, now), now)
                 if result.status is TaskStatus.PENDING and self.strategy != "per_task":
+                    if watch.started_hint is not None:
+                        # Not started yet after all: look once more, then wait for a slot.
+                        watch.hint_tries += 1
+                        retry = watch.hint_tries < 2
+                        watch.started_hint = (
+                            now + START_READ_RETRY - START_READ_DELAY if retry else None
+                        )
                     await self._queued(watch, delay)
                 else:
                     await asyncio.sleep(delay)
         finally:
             watch.busy = False
+
+    def _running_delay(self, watch: _Watch, delay: float, now: float) -> float:
+        """Gateway: once the video may be finishing, read it every 4-6 s (``poll_interval``
+        still caps it); before, the policy's sparse reads, but none past that moment."""
+        if self.strategy != "queue" or watch.status != "RUNNING" or watch.running_since is None:
+            return delay
+        bound = watch.poll_interval or math.inf
+        may_finish = watch.running_since + EARLIEST_FINISH * watch.expected
+        if now + delay <= may_finish:
+            return delay
+        if now < may_finish:
+            return min(delay, max(may_finish - now, CLOCK_SLACK) + GATEWAY_FINISH_WINDOW / 2)
+        return min(bound, max(min(GATEWAY_MIN_SLEEP, bound), min(delay, GATEWAY_FINISH_WINDOW)))
 
     # ---- gateway: PENDING tasks behind full slots wait their turn ------------------------
     def _next_in_line(self, watch: _Watch) -> bool:
@@ -420,20 +487,29 @@ class StatusWatcher:
         first = now + delay
         # The safety net spends at most a quarter of the query rate on queued tasks.
         rate = self.client.limiter.rate
-        share = len(self._queue.get(watch.model, [])) / (0.25 * rate) if rate > 0 else 0.0
-        cap = max(delay, QUEUED_RECHECK, share)
+        queue = self._queue.get(watch.model, [])
+        share = len(queue) / (0.25 * rate) if rate > 0 else 0.0
+        # Deep in the queue its turn cannot come before every task ahead had a turn.
+        ahead = bisect.bisect_left(queue, watch.order, key=lambda item: item[:2])
+        turn_in = (ahead // running_limit(watch.model)) * EARLIEST_FINISH * watch.expected
+        cap = max(delay, QUEUED_RECHECK, share, turn_in)
         if watch.poll_interval:
             cap = min(cap, max(delay, watch.poll_interval))
         last = now + cap
         while self._watching(watch):
             now = time.time()
             soon = now + CLOCK_SLACK
+            hinted = None if watch.started_hint is None else watch.started_hint + START_READ_DELAY
             if soon >= last or (soon >= first and self._next_in_line(watch)):
+                return
+            if hinted is not None and soon >= hinted:
                 return
             if watch.turn is None:
                 watch.turn = asyncio.Event()
             watch.turn.clear()
             timeout = (first if soon < first else last) - now
+            if hinted is not None:
+                timeout = min(timeout, hinted - now)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(watch.turn.wait(), timeout=timeout)
 
@@ -447,13 +523,14 @@ class StatusWatcher:
                         self._spawn(self._poll_alone(watch))
                 await self._nap(min(self._fallback_until - now, MAX_QUIET_LIST_INTERVAL))
                 continue
+            sent = time.time()
             try:
                 listed = await self._read_running_list()
             except BailianError as exc:
                 await self._list_failed(exc)
                 continue
             self._list_failures = 0
-            self._listed, self._listed_at = listed, time.time()
+            self._listed, self._listed_at, self._list_sent_at = listed, time.time(), sent
             self._running_by_model = Counter(
                 str(r.get("model_name") or "") for r in listed.values()
             )
@@ -528,63 +605,79 @@ class StatusWatcher:
         delay = min(30.0, 2.0**self._list_failures)
         await asyncio.sleep(max(delay, getattr(exc, "retry_after", None) or 0.0))
 
-    def _slots_free_for(self, model: str | None) -> bool:
+    def _free_slots(self, model: str | None) -> int:
+        """Slots of ``model`` the last list showed free (the list counts other applications' tasks too)."""
         counts = self._running_by_model
         running = counts[model] if model else sum(counts.values())
-        return running < running_limit(model)
+        return max(0, running_limit(model) - running)
 
-    def _slots_free(self, watch: _Watch) -> bool:
-        return self._slots_free_for(watch.model)
+    def _placed(self, watch: _Watch) -> bool:
+        """Has a list read sent after the task registered been applied (it saw the task)?"""
+        return self._list_sent_at is not None and self._list_sent_at >= watch.registered_at
 
     def _apply(self, now: float) -> None:
         """Bring the watched tasks up to date with the last RUNNING list.
 
         Only the tasks that can need a step are visited: those in the list, those seen
-        running, new ones, and queued ones while their model's slots look free.
+        running, new ones, and queued ones that have started (a later one has) or may
+        have (their model's slots look free).
         """
-        visit = {w for tid in self._listed if (w := self._watches.get(tid)) is not None}
-        visit |= self._seen_running | self._unchecked
+        for tid in self._listed:
+            watch = self._watches.get(tid)
+            if watch is None or watch.busy:
+                continue
+            self._note(watch, "RUNNING")
+            watch.seen_running, watch.misses = True, 0
+            self._seen_running.add(watch)
+            self._unchecked.discard(watch)
+            if watch.running_since is None:
+                watch.running_since = _start_time(self._listed[tid], now)
+        visit = set(self._seen_running) | self._unchecked
+        queued: dict[_Watch, bool] = {}  # queued task -> it has started (a later one has)
         for model, queue in self._queue.items():
-            if self._slots_free_for(model):
-                visit.update(item[2] for item in queue)
+            upto = self._started_upto.get(model)
+            free = self._free_slots(model)
+            for i, (*order, watch) in enumerate(queue):
+                started = upto is not None and tuple(order) < upto
+                if not started and i >= free:
+                    break
+                queued[watch] = started
+        visit.update(queued)
         for watch in sorted(visit, key=lambda w: w.order):
-            if watch.busy or not self._watching(watch):
+            if watch.busy or not self._watching(watch) or watch.task_id in self._listed:
                 continue
-            row = self._listed.get(watch.task_id)
-            if row is not None:
-                self._note(watch, "RUNNING")
-                watch.seen_running, watch.misses = True, 0
-                self._seen_running.add(watch)
-                self._unchecked.discard(watch)
-                if watch.running_since is None:
-                    watch.running_since = _start_time(row, now)
-                continue
+            if not self._placed(watch):
+                continue  # the next list read places it
             if watch.seen_running:
                 # It left the RUNNING list (finished): read it, once per newer list.
                 if watch.checked_at is None or watch.checked_at < (self._listed_at or 0.0):
                     self._spawn(self._read_once(watch))
-            elif watch.checked_at is None:
-                self._unchecked.discard(watch)  # decided now; later only as a queued task
-                if self._slots_free(watch) or now - watch.since > FRESH_SECONDS:
+                continue
+            if watch in self._unchecked:
+                self._unchecked.discard(watch)
+                if watch.registered_at - watch.since > FRESH_SECONDS:
+                    # Submitted long ago (a restarted triggerer): it may have finished unseen.
                     self._spawn(self._read_once(watch))
-            elif self._slots_free(watch) and now - watch.checked_at >= (
-                watch.poll_interval or PENDING_RECHECK
-            ):
+                continue
+            if watch not in queued:
+                continue
+            last = watch.checked_at
+            if queued[watch]:
+                # A later task started, so this one has: not in the list, it already ended.
+                interval = min(PENDING_RECHECK, self._dense_interval() * 2**watch.order_misses)
+            else:
+                # Slots look free: it may have started and ended between two list reads.
+                interval = self._dense_interval()
+            if last is None or now - last >= interval - CLOCK_SLACK:
                 self._spawn(self._read_once(watch))
 
+    def _dense_interval(self) -> float:
+        return min(self.client.settings.list_interval or 5.0, self._min_poll_interval)
+
     def _next_list_delay(self, now: float) -> float:
-        """D while a watched video may be finishing; longer while none can be."""
-        bound = self._min_poll_interval
-        dense = min(self.client.settings.list_interval or 5.0, bound)
-        # A task not seen yet may start now: list at least once before it can finish.
-        quiet = min(MAX_QUIET_LIST_INTERVAL, bound, EARLIEST_FINISH * self._min_expected)
-        for watch in self._seen_running:
-            if watch.running_since is not None:
-                until = watch.running_since + EARLIEST_FINISH * watch.expected - now
-                if until <= dense:
-                    return dense
-                quiet = min(quiet, until)
-        return max(dense, quiet)
+        """D while anything is watched: any queued task may start at any moment and end
+        seconds later (a content check), so a longer period could miss both."""
+        return self._dense_interval()
 
 
 def _start_time(row: dict[str, Any], now: float) -> float:
