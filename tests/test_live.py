@@ -81,7 +81,15 @@ def cheapest_request(hook: Any) -> tuple[dict[str, Any], Any]:
         duration = min(spec.durations)
         for field, value, tier in options:
             price = table.per_second(spec.name, tier)
-            if price is not None and (best is None or price[0] * duration < best[0]):
+            # A list price in the table's own currency: estimated rows (preview models with
+            # no published price) and rows in another currency are not comparable.
+            # A pinned model is taken at whatever price the table gives it.
+            if price is None:
+                continue
+            listed = "estimate:" not in price[2] and price[1] == table.base["currency"]
+            if not (pinned or listed):
+                continue
+            if best is None or price[0] * duration < best[0]:
                 best = (
                     price[0] * duration,
                     {"model": spec.name, field: value, "duration": duration},
