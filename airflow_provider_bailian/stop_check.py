@@ -19,8 +19,11 @@ from typing import Any
 
 #: States in which the task instance (or its next try) still waits for the Bailian task.
 STILL_WAITING = frozenset({"deferred", "running", "up_for_retry", "up_for_reschedule"})
-#: How long ``on_kill`` waits for Airflow's answer (Airflow gives a trigger's on_kill 30 s).
+#: How long a worker's ``on_kill`` waits for Airflow's answer.
 LOOKUP_TIMEOUT = 10.0
+#: What a trigger's ``on_kill`` keeps of Airflow's ``[triggerer] on_kill_timeout`` for the
+#: cancel itself, after the lookup.
+CANCEL_RESERVE = 5.0
 
 
 @dataclass(frozen=True)
@@ -97,11 +100,28 @@ def _read(key: TaskInstanceKey) -> KillDecision:
     return decide(state)
 
 
-async def adecide(ti: Any, *, timeout: float = LOOKUP_TIMEOUT) -> KillDecision:
+def trigger_lookup_timeout() -> float:
+    """The lookup's share of the time Airflow gives a trigger's on_kill (30 s by default).
+
+    Generous on purpose: the triggerer answers its first task SDK request only after it
+    has built its in-process execution API, which takes seconds on a busy machine.
+    """
+    from airflow_provider_bailian._compat import conf
+
+    try:
+        budget = float(conf.getint("triggerer", "on_kill_timeout", fallback=30))
+    except Exception:
+        budget = 30.0
+    return max(LOOKUP_TIMEOUT / 2, budget - CANCEL_RESERVE)
+
+
+async def adecide(ti: Any, *, timeout: float | None = None) -> KillDecision:
     """From a coroutine (a trigger's on_kill): the lookup runs in a thread, with a timeout."""
     key = TaskInstanceKey.of(ti)
     if key is None:
         return decide(None, error="the trigger was given no task instance")
+    if timeout is None:
+        timeout = await asyncio.to_thread(trigger_lookup_timeout)
     try:
         return await asyncio.wait_for(asyncio.to_thread(_read, key), timeout)
     except asyncio.TimeoutError:  # the built-in TimeoutError from Python 3.11

@@ -5,7 +5,9 @@ emulators' control endpoints: every example DAG succeeds with one submission per
 deferred tasks really went through the triggerer without blocking its loop; a worker
 killed mid-wait is retried and reattaches; marking a deferred task failed cancels a
 PENDING Bailian task and leaves a RUNNING one alone; a triggerer restart resubmits and
-cancels nothing; the token appears in no log, XCom or rendered field.
+cancels nothing; a triggerer that stalls past its heartbeat (SIGSTOP) while it holds queued
+videos hands them to a second triggerer and, resumed, cancels none of them (LocalExecutor
+run only); the token appears in no log, XCom or rendered field.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +39,10 @@ E2E_DAGS = [
     "bailian_e2e_deferred",
     "bailian_e2e_mark_failed_pending",
     "bailian_e2e_mark_failed_running",
+    "bailian_e2e_failover",
 ]
+FAILOVER_DAG = "bailian_e2e_failover"
+FAILOVER_PROMPTS = [f"e2e: failover video {i}" for i in range(3)]
 PLAN_DAGS = ["bailian_e2e_plan_approve", "bailian_e2e_plan_reject"]
 PLAN_TIMEOUT_DAG = "bailian_e2e_plan_timeout"  # approval_timeout=5 s
 PLAN_SUBJECT = "Spend 17.80 CNY on 3 Bailian videos?"
@@ -201,6 +207,140 @@ def restart_triggerer(work: Path, airflow: str) -> None:
     (work / "triggerer.pid").write_text(str(proc.pid))
 
 
+def start_triggerer(work: Path, airflow: str, name: str) -> int:
+    """Another triggerer, in its own process group; e2e.sh stops it by its pid file."""
+    log = open(work / "logs" / f"{name}.log", "w")  # noqa: SIM115 (lives with the process)
+    proc = subprocess.Popen(
+        [airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    (work / f"{name}.pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def trigger_logs_by_job(work: Path, dag_id: str) -> dict[str, dict[str, str]]:
+    """Triggerer job id -> {task log path: text}: each triggerer writes its own file per TI."""
+    found: dict[str, dict[str, str]] = {}
+    for path in (work / "home" / "logs").glob(f"dag_id={dag_id}*/**/*.log.trigger.*"):
+        match = re.search(r"\.trigger\.([^.]+)\.log$", path.name)
+        if match and path.is_file():
+            key = str(path.parent / path.name[: match.start()])
+            found.setdefault(match.group(1), {})[key] = path.read_text(errors="replace")
+    return found
+
+
+def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
+    """Two triggerers; the one holding 3 queued videos stalls past its heartbeat and comes back.
+
+    Its triggers move to the other triggerer, and Airflow runs the stalled one's on_kill for
+    each: the task instances are still deferred, so nothing may be cancelled, and every
+    video is submitted once and succeeds in its first try.
+    """
+    emu = args.emulator_queue
+    blocker = requests.post(
+        f"{emu}/api/v1/services/aigc/video-generation/video-synthesis",
+        headers={"Authorization": f"Bearer {args.token}", "X-DashScope-Async": "enable"},
+        json={
+            "model": "wan2.6-t2v",
+            "input": {"prompt": "another application's video, holding the only slot"},
+            "parameters": {"size": "1280*720", "duration": 5},
+        },
+        timeout=10,
+    )
+    Check.that(blocker.ok, f"the account's only slot is taken ({blocker.status_code})")
+    # The queued videos take 3 s once they get a slot; the blocker keeps it until then.
+    requests.post(f"{emu}/_emulator/config", json={"task_seconds": 3}, timeout=10)
+    run_id = af.trigger(FAILOVER_DAG)
+    started = time.time()
+    holder = None
+    while time.time() < started + 120:
+        logs = trigger_logs_by_job(args.work, FAILOVER_DAG)
+        waiting = {
+            job: [t for t in files.values() if "Waiting for Bailian task" in t]
+            for job, files in logs.items()
+        }
+        holder = next((job for job, w in waiting.items() if len(w) == 3), None)
+        if holder:
+            break
+        time.sleep(0.5)
+    if not Check.that(holder is not None, "the 3 mapped videos wait in one triggerer"):
+        return
+    tasks = requests.get(f"{emu}/_emulator/tasks", timeout=10).json()
+    listed = tasks.values() if isinstance(tasks, dict) else tasks
+    pending = [t for t in listed if t["status"] == "PENDING"]
+    Check.that(len(pending) == 3, f"the 3 videos are queued PENDING ({len(pending)} PENDING)")
+    stalled = int((args.work / "triggerer.pid").read_text())
+    start_triggerer(args.work, args.airflow, "triggerer-b")
+    deadline = time.time() + 120
+    alive = 0
+    while time.time() < deadline:
+        jobs = af.get("/jobs", job_type="TriggererJob", is_alive=True, limit=20)["jobs"]
+        alive = len(jobs)
+        if alive >= 2:
+            break
+        time.sleep(0.5)
+    if not Check.that(alive >= 2, f"a second triggerer is up ({alive} alive)"):
+        return
+    os.killpg(stalled, signal.SIGSTOP)
+    stopped = time.time()
+    taker = None
+    try:
+        while time.time() < stopped + 90:
+            logs = trigger_logs_by_job(args.work, FAILOVER_DAG)
+            taker = next(
+                (
+                    job
+                    for job, files in logs.items()
+                    if job != holder
+                    and sum("Waiting for Bailian task" in t for t in files.values()) == 3
+                ),
+                None,
+            )
+            if taker:
+                break
+            time.sleep(0.5)
+        moved = time.time() - stopped
+    finally:
+        os.killpg(stalled, signal.SIGCONT)
+    print(f"the stalled triggerer's triggers moved in {moved:.1f} s", flush=True)
+    Check.that(taker is not None, "the other triggerer took the 3 waits over")
+    # Resumed, the stalled triggerer finds its triggers gone and runs their on_kill.
+    kept: list[str] = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        files = trigger_logs_by_job(args.work, FAILOVER_DAG).get(holder, {})
+        kept = [
+            line
+            for text in files.values()
+            for line in text.splitlines()
+            if "Not cancelling Bailian task" in line
+        ]
+        if len(kept) == 3:
+            break
+        time.sleep(0.5)
+    Check.that(
+        len(kept) == 3,
+        f"the resumed triggerer's on_kill left the 3 videos alone and said why ({len(kept)} did)",
+    )
+    deferred = sum("the task instance is still deferred" in line for line in kept)
+    print(f"{deferred} of them read that the task instance is still deferred", flush=True)
+    requests.post(f"{emu}/_emulator/config", json={"max_concurrent": 5}, timeout=10)
+    state = af.wait_run(FAILOVER_DAG, run_id, time.time() + 120)
+    Check.that(state == "success", f"the failover run ends {state}")
+    tis = af.task_instances(FAILOVER_DAG, run_id)
+    Check.that(
+        len(tis) == 3 and all(ti["state"] == "success" and ti["try_number"] == 1 for ti in tis),
+        "every video succeeded in its first try "
+        f"({[(ti['map_index'], ti['state'], ti['try_number']) for ti in tis]})",
+    )
+    sent = {p: n for p, n in submissions_by_prompt(emu).items() if p in FAILOVER_PROMPTS}
+    Check.that(
+        sorted(sent) == sorted(FAILOVER_PROMPTS) and set(sent.values()) == {1},
+        f"3 submissions in all ({sent})",
+    )
+    cancels = [r for r in emulator_requests(emu) if r["route"] == "cancel"]
+    Check.that(not cancels, f"0 cancel requests ({len(cancels)})")
+
+
 def kill_worker_of(ti: dict[str, Any]) -> int:
     """SIGKILL the process that runs the task (its pid, as Airflow records it)."""
     pid = ti.get("pid")
@@ -341,7 +481,15 @@ def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    for name in ("api", "password", "token", "emulator", "emulator-pending", "emulator-running"):
+    for name in (
+        "api",
+        "password",
+        "token",
+        "emulator",
+        "emulator-pending",
+        "emulator-running",
+        "emulator-queue",
+    ):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--work", required=True, type=Path)
     p.add_argument("--executor", default="local")
@@ -420,6 +568,10 @@ def main() -> int:
     Check.that(
         "is RUNNING: not cancelled" in triggerer_log,
         "the triggerer log says the RUNNING task was left alone",
+    )
+    Check.that(
+        "the task instance is now failed: it was stopped" in triggerer_log,
+        "on_kill read from Airflow that a person marked the task failed before cancelling",
     )
 
     # 4. Restart the triggerer while waits are deferred.
@@ -510,6 +662,13 @@ def main() -> int:
     for line in slow:
         if line not in ours:
             print(f"note: a step of Airflow's own triggerer ran over 0.1 s: {line[:300]}")
+
+    # A triggerer that stalls past its heartbeat: one executor is enough (the triggerer's
+    # behaviour does not depend on it), and the Celery run keeps CI short.
+    if args.executor == "local":
+        check_triggerer_failover(af, args)
+    else:
+        print("the triggerer failover check runs in the LocalExecutor run only", flush=True)
 
     # 8. The token is nowhere: log files, XComs, rendered fields.
     leaks = []
