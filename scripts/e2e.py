@@ -13,6 +13,7 @@ run only); the token appears in no log, XCom or rendered field.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -190,6 +191,14 @@ def trigger_logs(work: Path, dag_id: str = "") -> str:
     return "\n".join(p.read_text(errors="replace") for p in base.glob(pattern) if p.is_file())
 
 
+def triggerer_said(work: Path) -> str:
+    """What triggers logged, in their own files or, for an on_kill that outlived its trigger
+    (Airflow stops waiting for it once it cancels the trigger again), the triggerers' logs."""
+    return trigger_logs(work) + "".join(
+        read_log(work, name) for name in ("triggerer", "triggerer-2", "triggerer-b")
+    )
+
+
 def restart_triggerer(work: Path, airflow: str) -> None:
     pid = int((work / "triggerer.pid").read_text())
     os.kill(pid, signal.SIGTERM)
@@ -215,6 +224,29 @@ def start_triggerer(work: Path, airflow: str, name: str) -> int:
     )
     (work / f"{name}.pid").write_text(str(proc.pid))
     return proc.pid
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Airflow's supervisor puts its child in a group of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def signal_tree(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
 
 
 def trigger_logs_by_job(work: Path, dag_id: str) -> dict[str, dict[str, str]]:
@@ -280,7 +312,9 @@ def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
         time.sleep(0.5)
     if not Check.that(alive >= 2, f"a second triggerer is up ({alive} alive)"):
         return
-    os.killpg(stalled, signal.SIGSTOP)
+    # The whole triggerer stalls (a GC pause, a starved CPU): the supervisor and its runner.
+    frozen = process_tree(stalled)
+    signal_tree(frozen, signal.SIGSTOP)
     stopped = time.time()
     taker = None
     try:
@@ -300,20 +334,22 @@ def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
             time.sleep(0.5)
         moved = time.time() - stopped
     finally:
-        os.killpg(stalled, signal.SIGCONT)
-    print(f"the stalled triggerer's triggers moved in {moved:.1f} s", flush=True)
+        signal_tree(frozen, signal.SIGCONT)
+    print(
+        f"the stalled triggerer ({len(frozen)} processes) lost its triggers in {moved:.1f} s",
+        flush=True,
+    )
     Check.that(taker is not None, "the other triggerer took the 3 waits over")
     # Resumed, the stalled triggerer finds its triggers gone and runs their on_kill.
-    kept: list[str] = []
+    ids = {t["task_id"] for t in pending}
+    kept: dict[str, str] = {}
     deadline = time.time() + 60
     while time.time() < deadline:
-        files = trigger_logs_by_job(args.work, FAILOVER_DAG).get(holder, {})
-        kept = [
-            line
-            for text in files.values()
-            for line in text.splitlines()
-            if "Not cancelling Bailian task" in line
-        ]
+        said = "".join(trigger_logs_by_job(args.work, FAILOVER_DAG).get(holder, {}).values())
+        said += read_log(args.work, "triggerer-2")  # the stalled one (restarted in step 4)
+        for match in re.finditer(r"Not cancelling Bailian task (\S+): ([^\n\"]+)", said):
+            if match.group(1) in ids:
+                kept[match.group(1)] = match.group(2)
         if len(kept) == 3:
             break
         time.sleep(0.5)
@@ -321,7 +357,7 @@ def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
         len(kept) == 3,
         f"the resumed triggerer's on_kill left the 3 videos alone and said why ({len(kept)} did)",
     )
-    deferred = sum("the task instance is still deferred" in line for line in kept)
+    deferred = sum("the task instance is still deferred" in why for why in kept.values())
     print(f"{deferred} of them read that the task instance is still deferred", flush=True)
     requests.post(f"{emu}/_emulator/config", json={"max_concurrent": 5}, timeout=10)
     state = af.wait_run(FAILOVER_DAG, run_id, time.time() + 120)
@@ -547,7 +583,7 @@ def main() -> int:
     deadline = time.time() + 32
     while time.time() < deadline:
         cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
-        if cancels and "is RUNNING: not cancelled" in trigger_logs(args.work):
+        if cancels and "is RUNNING: not cancelled" in triggerer_said(args.work):
             break
         time.sleep(1)
     Check.that(
@@ -560,7 +596,7 @@ def main() -> int:
         r for r in emulator_requests(args.emulator_running) if r["route"] == "cancel"
     ]
     Check.that(not running_cancels, "marking a RUNNING wait failed cancelled nothing")
-    triggerer_log = trigger_logs(args.work)
+    triggerer_log = triggerer_said(args.work)
     Check.that(
         "was PENDING and has been cancelled" in triggerer_log,
         "the triggerer log says the PENDING task was cancelled",

@@ -212,6 +212,40 @@ def test_a_stop_cancels_only_a_pending_task(ti: Any, emulator: Any, logs: Any) -
     assert emulator.count("cancel") == 1
 
 
+def test_on_kill_outlasts_the_stop_airflow_repeats(ti: Any, emulator: Any, logs: Any) -> None:
+    """Airflow cancels a stopping trigger again on every sync (about once a second) until it
+    finishes: an on_kill that waits on the network must still get its cancel through."""
+    task_id = _pending()
+    _set_state(ti, "failed")
+    emulator.add_fault("query", "slow", times=1, seconds=1.0)  # the status read before cancel
+    trigger = BailianTaskTrigger(task_id, "bailian_dag", cancel_on_kill=True)
+    trigger.task_instance = ti
+
+    async def as_the_triggerer_does() -> int:
+        stopping = asyncio.ensure_future(asyncio.wait_for(trigger.on_kill(), timeout=30))
+        repeats = 0
+        while not stopping.done():
+            await asyncio.sleep(0.1)
+            if not stopping.done():
+                stopping.cancel("__airflow_user_action__")
+                repeats += 1
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+        # The triggerer's loop goes on after the trigger is gone (Python 3.11's wait_for lets
+        # a repeated cancel end the wait; the shielded work carries on).
+        for _ in range(100):
+            if emulator.count("cancel"):
+                break
+            await asyncio.sleep(0.1)
+        return repeats
+
+    with task_sdk_channel(ti):
+        repeats = asyncio.run(as_the_triggerer_does())
+    assert repeats >= 1
+    assert _status(task_id) == "CANCELED"
+    assert "was PENDING and has been cancelled" in logs()
+
+
 def test_trigger_without_an_answer_leaves_the_task_alone(ti: Any, emulator: Any, logs: Any) -> None:
     task_id = _pending()
     _set_state(ti, "failed")

@@ -29,7 +29,16 @@ from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS
 from airflow_provider_bailian.protocol import CANCELLED_MESSAGE, refuse_cancel_reason
 from airflow_provider_bailian.reattach import CancelMarks
-from airflow_provider_bailian.stop_check import LOOKUP_TIMEOUT, KillDecision, adecide
+from airflow_provider_bailian.stop_check import (
+    CANCEL_RESERVE,
+    LOOKUP_TIMEOUT,
+    KillDecision,
+    adecide,
+    trigger_lookup_timeout,
+)
+
+#: The on_kill work in progress (a reference, so the loop does not drop a shielded task).
+_STOPPING: set[asyncio.Future[None]] = set()
 
 
 class BailianTaskTrigger(BaseTrigger):
@@ -178,13 +187,37 @@ class BailianTaskTrigger(BaseTrigger):
         triggers moved to another triggerer: the task instance's state, read from Airflow
         first (``stop_check``), tells the two apart; "still deferred" or no answer leaves
         the Bailian task alone.
+
+        Airflow cancels a stopping trigger again on every sync with the triggerer's
+        supervisor (about once a second) until it has finished, which would cut short any
+        ``on_kill`` that waits on the network; the work runs shielded and is waited for
+        until its own time bound.
         """
         task_id = self.bailian_task_id
         if not self.cancel_on_kill:
             self.log.info("Bailian task %s is not cancelled: cancel_on_kill is off", task_id)
             return
+        lookup = trigger_lookup_timeout()  # configuration in memory: no I/O
+        loop = asyncio.get_running_loop()
+        until = loop.time() + lookup + CANCEL_RESERVE
+        work = asyncio.ensure_future(self._cancel_if_stopped(lookup))
+        _STOPPING.add(work)
+        work.add_done_callback(_STOPPING.discard)
+        while True:
+            try:
+                await asyncio.shield(work)
+                return
+            except asyncio.CancelledError:
+                if work.done() or loop.time() >= until:
+                    raise
+                current = asyncio.current_task()
+                if current is not None and hasattr(current, "uncancel"):
+                    current.uncancel()
+
+    async def _cancel_if_stopped(self, lookup_timeout: float) -> None:
+        task_id = self.bailian_task_id
         ti = getattr(self, "task_instance", None)
-        decision = await adecide(ti)
+        decision = await adecide(ti, timeout=lookup_timeout)
         if not decision.cancel:
             self.log.warning("Not cancelling Bailian task %s: %s", task_id, decision.reason)
             return
