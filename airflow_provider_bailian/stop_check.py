@@ -19,8 +19,9 @@ from typing import Any
 
 #: States in which the task instance (or its next try) still waits for the Bailian task.
 STILL_WAITING = frozenset({"deferred", "running", "up_for_retry", "up_for_reschedule"})
-#: How long a worker's ``on_kill`` waits for Airflow's answer.
-LOOKUP_TIMEOUT = 10.0
+#: How long a worker's ``on_kill`` waits for Airflow's answer: the task supervisor sends
+#: SIGKILL 5 s after the SIGTERM that runs it, and the cancel needs some of that time.
+LOOKUP_TIMEOUT = 3.0
 #: What a trigger's ``on_kill`` keeps of Airflow's ``[triggerer] on_kill_timeout`` for the
 #: cancel itself, after the lookup.
 CANCEL_RESERVE = 5.0
@@ -112,7 +113,7 @@ def trigger_lookup_timeout() -> float:
         budget = float(conf.getint("triggerer", "on_kill_timeout", fallback=30))
     except Exception:
         budget = 30.0
-    return max(LOOKUP_TIMEOUT / 2, budget - CANCEL_RESERVE)
+    return max(CANCEL_RESERVE, budget - CANCEL_RESERVE)
 
 
 async def adecide(ti: Any, *, timeout: float | None = None) -> KillDecision:

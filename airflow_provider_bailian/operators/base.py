@@ -484,7 +484,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
         thread = threading.Thread(target=write, daemon=True)
         thread.start()
-        thread.join(LOOKUP_TIMEOUT)
+        thread.join(LOOKUP_TIMEOUT / 2)  # SIGKILL follows the SIGTERM within 5 s
         if failed or thread.is_alive():
             self.log.warning(
                 "Could not note the cancel for the next try: %r", failed[0] if failed else "timeout"
