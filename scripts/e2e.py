@@ -41,7 +41,10 @@ E2E_DAGS = [
     "bailian_e2e_mark_failed_pending",
     "bailian_e2e_mark_failed_running",
     "bailian_e2e_failover",
+    "bailian_e2e_mark_failed_worker",
 ]
+WORKER_STOP_DAG = "bailian_e2e_mark_failed_worker"
+WORKER_STOP_PROMPT = "e2e: a worker wait whose user gives up"
 FAILOVER_DAG = "bailian_e2e_failover"
 FAILOVER_PROMPTS = [f"e2e: failover video {i}" for i in range(3)]
 PLAN_DAGS = ["bailian_e2e_plan_approve", "bailian_e2e_plan_reject"]
@@ -377,6 +380,46 @@ def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
     Check.that(not cancels, f"0 cancel requests ({len(cancels)})")
 
 
+def check_worker_mark_failed(af: Airflow, args: argparse.Namespace, run_id: str) -> None:
+    """Mark a wait in the worker failed: Airflow kills the task process, and its on_kill
+    cancels the PENDING task once it has read that the task instance is failed."""
+    ti = af.wait_ti_state(WORKER_STOP_DAG, run_id, "generate", {"running"}, time.time() + 120)
+    deadline = time.time() + 60
+    while time.time() < deadline and not submissions_by_prompt(args.emulator_pending).get(
+        WORKER_STOP_PROMPT
+    ):
+        time.sleep(0.5)
+    if not Check.that(ti is not None, f"{WORKER_STOP_DAG}: the task waits in a worker"):
+        return
+    time.sleep(2)  # past the submission, into the wait
+    af.send(
+        "PATCH",
+        f"/dags/{WORKER_STOP_DAG}/dagRuns/{run_id}/taskInstances/generate",
+        {"new_state": "failed"},
+    )
+    status = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        tasks = requests.get(f"{args.emulator_pending}/_emulator/tasks", timeout=10).json()
+        listed = tasks.values() if isinstance(tasks, dict) else tasks
+        mine = [t for t in listed if t.get("prompt") == WORKER_STOP_PROMPT]
+        status = mine[0]["status"] if mine else None
+        if status == "CANCELED":
+            break
+        time.sleep(1)
+    Check.that(
+        status == "CANCELED", f"marking a worker's PENDING wait failed cancelled it ({status})"
+    )
+    logs = args.work / "home" / "logs"
+    said = "".join(
+        p.read_text(errors="replace") for p in logs.glob(f"dag_id={WORKER_STOP_DAG}/**/*.log")
+    )
+    Check.that(
+        "the task instance is now failed: it was stopped" in said,
+        "the worker's on_kill read from Airflow that a person marked the task failed",
+    )
+
+
 def kill_worker_of(ti: dict[str, Any]) -> int:
     """SIGKILL the process that runs the task (its pid, as Airflow records it)."""
     pid = ti.get("pid")
@@ -543,6 +586,7 @@ def main() -> int:
     worker_run = af.trigger("bailian_e2e_worker_wait")
     deferred_runs = [af.trigger("bailian_e2e_deferred", {"prompt": f"restart {i}"}) for i in (1, 2)]
     pending_run = af.trigger("bailian_e2e_mark_failed_pending")
+    worker_stop_run = af.trigger(WORKER_STOP_DAG)
     running_run = af.trigger("bailian_e2e_mark_failed_running")
 
     # 2. A worker killed with SIGKILL while it waits.
@@ -590,7 +634,11 @@ def main() -> int:
         len(cancels) == 1, f"marking a PENDING wait failed cancelled it ({len(cancels)} cancel)"
     )
     tasks = requests.get(f"{args.emulator_pending}/_emulator/tasks", timeout=10).json()
-    statuses = [t["status"] for t in (tasks.values() if isinstance(tasks, dict) else tasks)]
+    statuses = [
+        t["status"]
+        for t in (tasks.values() if isinstance(tasks, dict) else tasks)
+        if t.get("prompt") != WORKER_STOP_PROMPT  # the worker's wait, stopped below
+    ]
     Check.that(statuses == ["CANCELED"], f"the PENDING Bailian task is CANCELED ({statuses})")
     running_cancels = [
         r for r in emulator_requests(args.emulator_running) if r["route"] == "cancel"
@@ -609,6 +657,9 @@ def main() -> int:
         "the task instance is now failed: it was stopped" in triggerer_log,
         "on_kill read from Airflow that a person marked the task failed before cancelling",
     )
+
+    # The same stop for a wait in the worker (after the counts above, on the same emulator).
+    check_worker_mark_failed(af, args, worker_stop_run)
 
     # 4. Restart the triggerer while waits are deferred.
     for run_id in deferred_runs:

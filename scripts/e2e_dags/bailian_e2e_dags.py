@@ -75,3 +75,16 @@ with _dag("bailian_e2e_failover") as failover:
         retries=1,
         retry_delay=timedelta(seconds=1),
     ).expand(prompt=FAILOVER_PROMPTS)
+
+with _dag("bailian_e2e_mark_failed_worker") as mark_failed_worker:
+    # Waits in the worker: marking it failed kills the task process, whose on_kill must
+    # read that a person stopped it before it cancels the PENDING task.
+    BailianText2VideoOperator(
+        task_id="generate",
+        bailian_conn_id="bailian_pending",
+        prompt="e2e: a worker wait whose user gives up",
+        size="1280*720",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=1,
+    )
