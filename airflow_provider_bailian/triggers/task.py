@@ -28,7 +28,6 @@ from airflow_provider_bailian.hooks.watcher import Registration, WaitFailed, wat
 from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS
 from airflow_provider_bailian.protocol import CANCELLED_MESSAGE, refuse_cancel_reason
-from airflow_provider_bailian.reattach import CancelMarks
 from airflow_provider_bailian.stop_check import (
     CANCEL_RESERVE,
     LOOKUP_TIMEOUT,
@@ -247,8 +246,14 @@ class BailianTaskTrigger(BaseTrigger):
         }
         try:
             await asyncio.wait_for(
-                asyncio.to_thread(CancelMarks(ti).write, self.bailian_task_id, **facts),
-                LOOKUP_TIMEOUT,
+                asyncio.to_thread(_write_note, ti, self.bailian_task_id, facts), LOOKUP_TIMEOUT
             )
         except Exception as exc:  # only a note for the log; the cancel itself is done
             self.log.warning("Could not note the cancel for the next try: %r", exc)
+
+
+def _write_note(ti: Any, task_id: str, facts: dict[str, Any]) -> None:
+    """In a thread: the record module is imported only on the rare path that cancels."""
+    from airflow_provider_bailian.reattach import CancelMarks
+
+    CancelMarks(ti).write(task_id, **facts)
