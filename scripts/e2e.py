@@ -271,6 +271,7 @@ def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
     video is submitted once and succeeds in its first try.
     """
     emu = args.emulator_queue
+    began = time.time()
     blocker = requests.post(
         f"{emu}/api/v1/services/aigc/video-generation/video-synthesis",
         headers={"Authorization": f"Bearer {args.token}", "X-DashScope-Async": "enable"},
@@ -378,6 +379,7 @@ def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
     )
     cancels = [r for r in emulator_requests(emu) if r["route"] == "cancel"]
     Check.that(not cancels, f"0 cancel requests ({len(cancels)})")
+    print(f"the failover check took {time.time() - began:.0f} s", flush=True)
 
 
 def check_worker_mark_failed(af: Airflow, args: argparse.Namespace, run_id: str) -> None:
