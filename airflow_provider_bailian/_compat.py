@@ -93,6 +93,7 @@ __all__ = [
     "is_asset",
     "mask_secret",
     "object_storage_path",
+    "read_task_instance_state",
 ]
 
 
@@ -186,3 +187,37 @@ def is_asset(value: Any) -> bool:
     except ImportError:  # Airflow 2.11
         from airflow.datasets import Dataset as Asset  # type: ignore[no-redef]
     return isinstance(value, Asset)
+
+
+def read_task_instance_state(dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
+    """The task instance's state as Airflow has it now (``None``: no state, e.g. cleared).
+
+    Raises ``LookupError`` when there is no such task instance. Blocking: call it from a
+    thread. Airflow 3 asks through the task SDK (the supervisor's ``GetTaskStates``, the
+    same call the standard provider's external-task trigger makes from the triggerer);
+    Airflow 2.11 reads the metadata database, which workers and triggerers reach directly.
+    """
+    if AIRFLOW_V3:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+        states = RuntimeTaskInstance.get_task_states(
+            dag_id=dag_id, map_index=map_index, task_ids=[task_id], run_ids=[run_id]
+        )
+        run = (states or {}).get(run_id) or {}
+        key = task_id if map_index is None or map_index < 0 else f"{task_id}_{map_index}"
+        if key not in run:
+            raise LookupError(f"no task instance {dag_id}/{run_id}/{key}")
+        return run[key]
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(TaskInstance.state)
+            .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
+            .one_or_none()
+        )
+    if row is None:
+        raise LookupError(f"no task instance {dag_id}/{run_id}/{task_id}[{map_index}]")
+    state = row[0]
+    return getattr(state, "value", state)

@@ -65,10 +65,8 @@ class SubmissionLedger:
     def __init__(self, context: Any) -> None:
         self._store = context.get("task_state_store") if hasattr(context, "get") else None
         ti = context["ti"]
-        identity = "|".join(
-            str(x) for x in (ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
-        )
-        self._variable = "bailian_submission__" + hashlib.sha256(identity.encode()).hexdigest()[:40]
+        self._ti = ti
+        self._variable = "bailian_submission__" + _identity(ti)
 
     @property
     def backend(self) -> str:
@@ -128,6 +126,10 @@ class SubmissionLedger:
                 f"({type(exc).__name__}: {exc})"
             ) from None
 
+    def take_cancel_mark(self, task_id: str) -> dict[str, Any] | None:
+        """What an earlier try's ``on_kill`` noted when it cancelled ``task_id`` (then forgotten)."""
+        return CancelMarks(self._ti).take(task_id)
+
     def clear(self) -> None:
         try:
             if self._store is not None:
@@ -136,6 +138,56 @@ class SubmissionLedger:
                 _variable().delete(self._variable)
         except Exception as exc:  # never fail a finished task over bookkeeping
             log.warning("Could not clear the Bailian submission record: %s", exc)
+
+
+def _identity(ti: Any) -> str:
+    """A task instance across its tries (dag, run, task, map index), as a name part."""
+    identity = "|".join(
+        str(x) for x in (ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()[:40]
+
+
+class CancelMarks:
+    """The note an ``on_kill`` leaves when it cancels its Bailian task, for the next try.
+
+    A retry that finds its task CANCELED says who cancelled it: this task instance's own
+    ``on_kill`` (because a person stopped a try) or someone else (the console, the API).
+    The note is an Airflow Variable ``bailian_cancelled__<hash>`` on every Airflow version,
+    since a trigger can write Variables but not the task state store; it is written only
+    when a cancel happens and deleted by the try that reads it. Submission records are
+    unchanged, so records written before the note existed read as before.
+    """
+
+    PREFIX = "bailian_cancelled__"
+
+    def __init__(self, ti: Any) -> None:
+        self.name = self.PREFIX + _identity(ti)
+
+    def write(self, task_id: str, **facts: Any) -> None:
+        """Raises on failure; callers on the way out log it and go on."""
+        _variable().set(
+            self.name, json.dumps({"task_id": task_id, "cancelled_at": time.time(), **facts})
+        )
+
+    def take(self, task_id: str) -> dict[str, Any] | None:
+        """The note for ``task_id``, deleted once read; ``None`` when there is none."""
+        try:
+            value = _variable().get(self.name, None)
+        except Exception as exc:  # a note is for the log only: never fail a try over it
+            log.warning("Could not read the cancel note %s: %s", self.name, exc)
+            return None
+        try:
+            note = json.loads(value) if isinstance(value, str) and value else None
+        except ValueError:
+            note = None
+        if not isinstance(note, dict) or note.get("task_id") != task_id:
+            return None
+        try:
+            _variable().delete(self.name)
+        except Exception as exc:
+            log.warning("Could not delete the cancel note %s: %s", self.name, exc)
+        return note
 
 
 class RunClaims:
@@ -256,12 +308,32 @@ class SubmitOnce:
                 self.ledger.backend if self.ledger else "record",
             )
             return Obtained(record, result if result.status.value == "SUCCEEDED" else None)
+        if result.status.value == "CANCELED":
+            self.log.warning("%s; submitting a new one", self._who_cancelled(prior))
+            return None
         self.log.warning(
             "The earlier try's Bailian task %s is %s; submitting a new one",
             prior,
             result.status.value,
         )
         return None
+
+    def _who_cancelled(self, task_id: str) -> str:
+        """A cancelled task costs its queue position: say who cancelled it, as far as known."""
+        note = self.ledger.take_cancel_mark(task_id) if self.ledger is not None else None
+        if note is None:
+            return (
+                f"The earlier try's Bailian task {task_id} was CANCELED, and not by this task "
+                "instance's on_kill (it left no note): it was cancelled outside this task "
+                "(the Bailian console, the API, another program using the same key), and its "
+                "place in the queue is lost"
+            )
+        by = note.get("by") or "on_kill"
+        why = f" ({note['reason']})" if note.get("reason") else ""
+        return (
+            f"The earlier try's Bailian task {task_id} was CANCELED by this task instance's own "
+            f"{by} at {_when(note.get('cancelled_at'))}{why}"
+        )
 
     def _recover_intent(self, intent: dict[str, Any]) -> Obtained | None:
         """A retry found an intent without a task id: find the task, or prove there is none."""

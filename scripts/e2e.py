@@ -5,14 +5,18 @@ emulators' control endpoints: every example DAG succeeds with one submission per
 deferred tasks really went through the triggerer without blocking its loop; a worker
 killed mid-wait is retried and reattaches; marking a deferred task failed cancels a
 PENDING Bailian task and leaves a RUNNING one alone; a triggerer restart resubmits and
-cancels nothing; the token appears in no log, XCom or rendered field.
+cancels nothing; a triggerer that stalls past its heartbeat (SIGSTOP) while it holds queued
+videos hands them to a second triggerer and, resumed, cancels none of them (LocalExecutor
+run only); the token appears in no log, XCom or rendered field.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +40,13 @@ E2E_DAGS = [
     "bailian_e2e_deferred",
     "bailian_e2e_mark_failed_pending",
     "bailian_e2e_mark_failed_running",
+    "bailian_e2e_failover",
+    "bailian_e2e_mark_failed_worker",
 ]
+WORKER_STOP_DAG = "bailian_e2e_mark_failed_worker"
+WORKER_STOP_PROMPT = "e2e: a worker wait whose user gives up"
+FAILOVER_DAG = "bailian_e2e_failover"
+FAILOVER_PROMPTS = [f"e2e: failover video {i}" for i in range(3)]
 PLAN_DAGS = ["bailian_e2e_plan_approve", "bailian_e2e_plan_reject"]
 PLAN_TIMEOUT_DAG = "bailian_e2e_plan_timeout"  # approval_timeout=5 s
 PLAN_SUBJECT = "Spend 17.80 CNY on 3 Bailian videos?"
@@ -184,6 +194,14 @@ def trigger_logs(work: Path, dag_id: str = "") -> str:
     return "\n".join(p.read_text(errors="replace") for p in base.glob(pattern) if p.is_file())
 
 
+def triggerer_said(work: Path) -> str:
+    """What triggers logged, in their own files or, for an on_kill that outlived its trigger
+    (Airflow stops waiting for it once it cancels the trigger again), the triggerers' logs."""
+    return trigger_logs(work) + "".join(
+        read_log(work, name) for name in ("triggerer", "triggerer-2", "triggerer-b")
+    )
+
+
 def restart_triggerer(work: Path, airflow: str) -> None:
     pid = int((work / "triggerer.pid").read_text())
     os.kill(pid, signal.SIGTERM)
@@ -199,6 +217,209 @@ def restart_triggerer(work: Path, airflow: str) -> None:
         [airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     (work / "triggerer.pid").write_text(str(proc.pid))
+
+
+def start_triggerer(work: Path, airflow: str, name: str) -> int:
+    """Another triggerer, in its own process group; e2e.sh stops it by its pid file."""
+    log = open(work / "logs" / f"{name}.log", "w")  # noqa: SIM115 (lives with the process)
+    proc = subprocess.Popen(
+        [airflow, "triggerer"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    (work / f"{name}.pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Airflow's supervisor puts its child in a group of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def signal_tree(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def trigger_logs_by_job(work: Path, dag_id: str) -> dict[str, dict[str, str]]:
+    """Triggerer job id -> {task log path: text}: each triggerer writes its own file per TI."""
+    found: dict[str, dict[str, str]] = {}
+    for path in (work / "home" / "logs").glob(f"dag_id={dag_id}*/**/*.log.trigger.*"):
+        match = re.search(r"\.trigger\.([^.]+)\.log$", path.name)
+        if match and path.is_file():
+            key = str(path.parent / path.name[: match.start()])
+            found.setdefault(match.group(1), {})[key] = path.read_text(errors="replace")
+    return found
+
+
+def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
+    """Two triggerers; the one holding 3 queued videos stalls past its heartbeat and comes back.
+
+    Its triggers move to the other triggerer, and Airflow runs the stalled one's on_kill for
+    each: the task instances are still deferred, so nothing may be cancelled, and every
+    video is submitted once and succeeds in its first try.
+    """
+    emu = args.emulator_queue
+    began = time.time()
+    blocker = requests.post(
+        f"{emu}/api/v1/services/aigc/video-generation/video-synthesis",
+        headers={"Authorization": f"Bearer {args.token}", "X-DashScope-Async": "enable"},
+        json={
+            "model": "wan2.6-t2v",
+            "input": {"prompt": "another application's video, holding the only slot"},
+            "parameters": {"size": "1280*720", "duration": 5},
+        },
+        timeout=10,
+    )
+    Check.that(blocker.ok, f"the account's only slot is taken ({blocker.status_code})")
+    # The queued videos take 3 s once they get a slot; the blocker keeps it until then.
+    requests.post(f"{emu}/_emulator/config", json={"task_seconds": 3}, timeout=10)
+    run_id = af.trigger(FAILOVER_DAG)
+    started = time.time()
+    holder = None
+    while time.time() < started + 120:
+        logs = trigger_logs_by_job(args.work, FAILOVER_DAG)
+        waiting = {
+            job: [t for t in files.values() if "Waiting for Bailian task" in t]
+            for job, files in logs.items()
+        }
+        holder = next((job for job, w in waiting.items() if len(w) == 3), None)
+        if holder:
+            break
+        time.sleep(0.5)
+    if not Check.that(holder is not None, "the 3 mapped videos wait in one triggerer"):
+        return
+    tasks = requests.get(f"{emu}/_emulator/tasks", timeout=10).json()
+    listed = tasks.values() if isinstance(tasks, dict) else tasks
+    pending = [t for t in listed if t["status"] == "PENDING"]
+    Check.that(len(pending) == 3, f"the 3 videos are queued PENDING ({len(pending)} PENDING)")
+    stalled = int((args.work / "triggerer.pid").read_text())
+    start_triggerer(args.work, args.airflow, "triggerer-b")
+    deadline = time.time() + 120
+    alive = 0
+    while time.time() < deadline:
+        jobs = af.get("/jobs", job_type="TriggererJob", is_alive=True, limit=20)["jobs"]
+        alive = len(jobs)
+        if alive >= 2:
+            break
+        time.sleep(0.5)
+    if not Check.that(alive >= 2, f"a second triggerer is up ({alive} alive)"):
+        return
+    # The whole triggerer stalls (a GC pause, a starved CPU): the supervisor and its runner.
+    frozen = process_tree(stalled)
+    signal_tree(frozen, signal.SIGSTOP)
+    stopped = time.time()
+    taker = None
+    try:
+        while time.time() < stopped + 90:
+            logs = trigger_logs_by_job(args.work, FAILOVER_DAG)
+            taker = next(
+                (
+                    job
+                    for job, files in logs.items()
+                    if job != holder
+                    and sum("Waiting for Bailian task" in t for t in files.values()) == 3
+                ),
+                None,
+            )
+            if taker:
+                break
+            time.sleep(0.5)
+        moved = time.time() - stopped
+    finally:
+        signal_tree(frozen, signal.SIGCONT)
+    print(
+        f"the stalled triggerer ({len(frozen)} processes) lost its triggers in {moved:.1f} s",
+        flush=True,
+    )
+    Check.that(taker is not None, "the other triggerer took the 3 waits over")
+    # Resumed, the stalled triggerer finds its triggers gone and runs their on_kill.
+    ids = {t["task_id"] for t in pending}
+    kept: dict[str, str] = {}
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        said = "".join(trigger_logs_by_job(args.work, FAILOVER_DAG).get(holder, {}).values())
+        said += read_log(args.work, "triggerer-2")  # the stalled one (restarted in step 4)
+        for match in re.finditer(r"Not cancelling Bailian task (\S+): ([^\n\"]+)", said):
+            if match.group(1) in ids:
+                kept[match.group(1)] = match.group(2)
+        if len(kept) == 3:
+            break
+        time.sleep(0.5)
+    Check.that(
+        len(kept) == 3,
+        f"the resumed triggerer's on_kill left the 3 videos alone and said why ({len(kept)} did)",
+    )
+    deferred = sum("the task instance is still deferred" in why for why in kept.values())
+    print(f"{deferred} of them read that the task instance is still deferred", flush=True)
+    requests.post(f"{emu}/_emulator/config", json={"max_concurrent": 5}, timeout=10)
+    state = af.wait_run(FAILOVER_DAG, run_id, time.time() + 120)
+    Check.that(state == "success", f"the failover run ends {state}")
+    tis = af.task_instances(FAILOVER_DAG, run_id)
+    Check.that(
+        len(tis) == 3 and all(ti["state"] == "success" and ti["try_number"] == 1 for ti in tis),
+        "every video succeeded in its first try "
+        f"({[(ti['map_index'], ti['state'], ti['try_number']) for ti in tis]})",
+    )
+    sent = {p: n for p, n in submissions_by_prompt(emu).items() if p in FAILOVER_PROMPTS}
+    Check.that(
+        sorted(sent) == sorted(FAILOVER_PROMPTS) and set(sent.values()) == {1},
+        f"3 submissions in all ({sent})",
+    )
+    cancels = [r for r in emulator_requests(emu) if r["route"] == "cancel"]
+    Check.that(not cancels, f"0 cancel requests ({len(cancels)})")
+    print(f"the failover check took {time.time() - began:.0f} s", flush=True)
+
+
+def check_worker_mark_failed(af: Airflow, args: argparse.Namespace, run_id: str) -> None:
+    """Mark a wait in the worker failed: Airflow kills the task process, and its on_kill
+    cancels the PENDING task once it has read that the task instance is failed."""
+    ti = af.wait_ti_state(WORKER_STOP_DAG, run_id, "generate", {"running"}, time.time() + 120)
+    deadline = time.time() + 60
+    while time.time() < deadline and not submissions_by_prompt(args.emulator_pending).get(
+        WORKER_STOP_PROMPT
+    ):
+        time.sleep(0.5)
+    if not Check.that(ti is not None, f"{WORKER_STOP_DAG}: the task waits in a worker"):
+        return
+    time.sleep(2)  # past the submission, into the wait
+    af.send(
+        "PATCH",
+        f"/dags/{WORKER_STOP_DAG}/dagRuns/{run_id}/taskInstances/generate",
+        {"new_state": "failed"},
+    )
+    status = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        tasks = requests.get(f"{args.emulator_pending}/_emulator/tasks", timeout=10).json()
+        listed = tasks.values() if isinstance(tasks, dict) else tasks
+        mine = [t for t in listed if t.get("prompt") == WORKER_STOP_PROMPT]
+        status = mine[0]["status"] if mine else None
+        if status == "CANCELED":
+            break
+        time.sleep(1)
+    Check.that(
+        status == "CANCELED", f"marking a worker's PENDING wait failed cancelled it ({status})"
+    )
+    logs = args.work / "home" / "logs"
+    said = "".join(
+        p.read_text(errors="replace") for p in logs.glob(f"dag_id={WORKER_STOP_DAG}/**/*.log")
+    )
+    Check.that(
+        "the task instance is now failed: it was stopped" in said,
+        "the worker's on_kill read from Airflow that a person marked the task failed",
+    )
 
 
 def kill_worker_of(ti: dict[str, Any]) -> int:
@@ -341,7 +562,15 @@ def check_plan_approvals(af: Airflow, args: argparse.Namespace, plan_runs: dict[
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    for name in ("api", "password", "token", "emulator", "emulator-pending", "emulator-running"):
+    for name in (
+        "api",
+        "password",
+        "token",
+        "emulator",
+        "emulator-pending",
+        "emulator-running",
+        "emulator-queue",
+    ):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--work", required=True, type=Path)
     p.add_argument("--executor", default="local")
@@ -359,6 +588,7 @@ def main() -> int:
     worker_run = af.trigger("bailian_e2e_worker_wait")
     deferred_runs = [af.trigger("bailian_e2e_deferred", {"prompt": f"restart {i}"}) for i in (1, 2)]
     pending_run = af.trigger("bailian_e2e_mark_failed_pending")
+    worker_stop_run = af.trigger(WORKER_STOP_DAG)
     running_run = af.trigger("bailian_e2e_mark_failed_running")
 
     # 2. A worker killed with SIGKILL while it waits.
@@ -399,20 +629,24 @@ def main() -> int:
     deadline = time.time() + 32
     while time.time() < deadline:
         cancels = [r for r in emulator_requests(args.emulator_pending) if r["route"] == "cancel"]
-        if cancels and "is RUNNING: not cancelled" in trigger_logs(args.work):
+        if cancels and "is RUNNING: not cancelled" in triggerer_said(args.work):
             break
         time.sleep(1)
     Check.that(
         len(cancels) == 1, f"marking a PENDING wait failed cancelled it ({len(cancels)} cancel)"
     )
     tasks = requests.get(f"{args.emulator_pending}/_emulator/tasks", timeout=10).json()
-    statuses = [t["status"] for t in (tasks.values() if isinstance(tasks, dict) else tasks)]
+    statuses = [
+        t["status"]
+        for t in (tasks.values() if isinstance(tasks, dict) else tasks)
+        if t.get("prompt") != WORKER_STOP_PROMPT  # the worker's wait, stopped below
+    ]
     Check.that(statuses == ["CANCELED"], f"the PENDING Bailian task is CANCELED ({statuses})")
     running_cancels = [
         r for r in emulator_requests(args.emulator_running) if r["route"] == "cancel"
     ]
     Check.that(not running_cancels, "marking a RUNNING wait failed cancelled nothing")
-    triggerer_log = trigger_logs(args.work)
+    triggerer_log = triggerer_said(args.work)
     Check.that(
         "was PENDING and has been cancelled" in triggerer_log,
         "the triggerer log says the PENDING task was cancelled",
@@ -421,6 +655,13 @@ def main() -> int:
         "is RUNNING: not cancelled" in triggerer_log,
         "the triggerer log says the RUNNING task was left alone",
     )
+    Check.that(
+        "the task instance is now failed: it was stopped" in triggerer_log,
+        "on_kill read from Airflow that a person marked the task failed before cancelling",
+    )
+
+    # The same stop for a wait in the worker (after the counts above, on the same emulator).
+    check_worker_mark_failed(af, args, worker_stop_run)
 
     # 4. Restart the triggerer while waits are deferred.
     for run_id in deferred_runs:
@@ -510,6 +751,13 @@ def main() -> int:
     for line in slow:
         if line not in ours:
             print(f"note: a step of Airflow's own triggerer ran over 0.1 s: {line[:300]}")
+
+    # A triggerer that stalls past its heartbeat: one executor is enough (the triggerer's
+    # behaviour does not depend on it), and the Celery run keeps CI short.
+    if args.executor == "local":
+        check_triggerer_failover(af, args)
+    else:
+        print("the triggerer failover check runs in the LocalExecutor run only", flush=True)
 
     # 8. The token is nowhere: log files, XComs, rendered fields.
     leaks = []

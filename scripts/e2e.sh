@@ -145,7 +145,9 @@ say "PostgreSQL on 127.0.0.1:$PG_PORT"
 proc_start_emulator EMU main --task-seconds 12 --pending-seconds 2
 proc_start_emulator EMU_PENDING pending --task-seconds 900 --pending-seconds 600
 proc_start_emulator EMU_RUNNING running --task-seconds 900 --pending-seconds 0
-say "emulators: $EMU $EMU_PENDING $EMU_RUNNING"
+# An account with one slot: the triggerer failover check fills it, so its videos queue PENDING.
+proc_start_emulator EMU_QUEUE queue --task-seconds 900 --pending-seconds 0 --max-concurrent 1
+say "emulators: $EMU $EMU_PENDING $EMU_RUNNING $EMU_QUEUE"
 
 # ---- Airflow configuration ------------------------------------------------------------
 TOKEN="sk-fake-e2e-$("$PY" -c 'import secrets; print(secrets.token_hex(12))')"
@@ -158,6 +160,7 @@ conn() { echo "{\"conn_type\": \"bailian\", \"host\": \"$1\", \"password\": \"$T
 export AIRFLOW_CONN_BAILIAN_DEFAULT="$(conn "$EMU" gateway)"
 export AIRFLOW_CONN_BAILIAN_PENDING="$(conn "$EMU_PENDING" dashscope)"
 export AIRFLOW_CONN_BAILIAN_RUNNING="$(conn "$EMU_RUNNING" dashscope)"
+export AIRFLOW_CONN_BAILIAN_QUEUE="$(conn "$EMU_QUEUE" dashscope)"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$WORK/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
@@ -177,6 +180,8 @@ export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=20
 export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL=5
 export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
 export AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC=2
+# A triggerer silent for 8 s is taken for dead and its triggers move (the failover check).
+export AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD=8
 export BAILIAN_EXAMPLE_POLL_INTERVAL=1
 export BAILIAN_VIDEO_DIR="$WORK/videos"
 # The gallery streams stored copies from this folder only (an administrator's choice).
@@ -215,5 +220,6 @@ fi
 "$PY" "$ROOT/scripts/e2e.py" \
   --api "http://127.0.0.1:$API_PORT" --password "$ADMIN_PASSWORD" --token "$TOKEN" \
   --emulator "$EMU" --emulator-pending "$EMU_PENDING" --emulator-running "$EMU_RUNNING" \
+  --emulator-queue "$EMU_QUEUE" \
   --work "$WORK" --executor "$EXECUTOR" --airflow "$AF" --browser-out "$ROOT/docs/img"
 say "all end-to-end checks passed"

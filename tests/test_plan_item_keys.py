@@ -80,7 +80,10 @@ def test_items_setting_spend_account_or_delivery_fail_the_plan(
     ):
         assert _refused(text, index, key, value), (key, text[-3000:])
     # What items may set, in the message: the request type's own fields.
-    assert "(audio, audio_url, duration, media, model, negative_prompt, prompt, prompt_extend, ratio" in text
+    assert (
+        "(audio, audio_url, duration, media, model, negative_prompt, prompt, prompt_extend, ratio"
+        in text
+    )
     assert "requests[0]" not in text
 
 

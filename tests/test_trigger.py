@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import time
 from typing import Any
 
@@ -174,38 +173,3 @@ def test_many_triggers_share_one_client_and_one_rate_limit(
     # How long a step holds the loop is wall time, which a loaded CI machine stretches: it is
     # measured in benchmarks/triggers.py and checked in the real triggerer (asyncio debug mode)
     # by scripts/e2e.sh, not asserted here.
-
-
-def test_on_kill_cancels_only_a_pending_task(emulator: Any, make_conn: Any) -> None:
-    make_conn("ds", emulator.base_url, api_style="dashscope")
-    emulator.configure(pending_seconds=60, task_seconds=120)
-    pending = _submit("ds")
-    asyncio.run(BailianTaskTrigger(pending, "ds", cancel_on_kill=True).on_kill())
-    assert BailianHook("ds").get_task(pending).status.value == "CANCELED"
-    emulator.configure(pending_seconds=0, task_seconds=120)
-    running = _submit("ds")
-    time.sleep(0.05)
-    asyncio.run(BailianTaskTrigger(running, "ds", cancel_on_kill=True).on_kill())
-    assert BailianHook("ds").get_task(running).status.value == "RUNNING"
-    # A sensor's trigger does not own the task: it never cancels.
-    emulator.configure(pending_seconds=60)
-    other = _submit("ds")
-    asyncio.run(BailianTaskTrigger(other, "ds").on_kill())
-    assert emulator.count("cancel") == 1
-
-
-def test_operator_on_kill_cancels_the_pending_task_it_waits_for(
-    emulator: Any, make_conn: Any, caplog: pytest.LogCaptureFixture, capfd: Any
-) -> None:
-    from airflow_provider_bailian.operators.text2video import BailianText2VideoOperator
-
-    caplog.set_level(logging.INFO)
-    make_conn("ds", emulator.base_url, api_style="dashscope")
-    emulator.configure(pending_seconds=60, task_seconds=120)
-    task_id = _submit("ds")
-    op = BailianText2VideoOperator(task_id="gen", prompt="p", bailian_conn_id="ds")
-    op._waiting_on = task_id
-    op.on_kill()
-    assert BailianHook("ds").get_task(task_id).status.value == "CANCELED"
-    out = capfd.readouterr()
-    assert "has been cancelled" in caplog.text + out.out + out.err

@@ -109,6 +109,11 @@ class BailianVideoGenerationOperator(BaseOperator):
     :param max_cost: refuse to submit when the estimate is above this amount (in the price
         table's currency); nothing is sent.
     :param dry_run: validate, render and estimate, log the exact request body, send nothing.
+    :param cancel_on_kill: when a person stops the waiting task (mark failed or success,
+        clear), cancel its Bailian task if it is still PENDING (free); a RUNNING one is never
+        cancelled (default True). The state of the task instance is read from Airflow first,
+        so a triggerer handing its triggers over or a worker shutting down cancels nothing.
+        False never cancels.
     :param plan_fingerprint: set by ``BailianPlanOperator`` on each planned item: the task
         refuses to submit a rendered request that is not the one its plan priced.
     :param media: inputs of the media protocol (templated): a list of
@@ -147,6 +152,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         max_download_bytes: int | None = None,
         media: list[dict[str, Any]] | str | None = None,
         upload_local_files: bool = False,
+        cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         declare_video_asset(download_to, kwargs)
@@ -165,7 +171,9 @@ class BailianVideoGenerationOperator(BaseOperator):
         self.max_download_bytes = max_download_bytes
         self.media = media
         self.upload_local_files = upload_local_files
+        self.cancel_on_kill = cancel_on_kill
         self._waiting_on: str | None = None
+        self._waiting_ti: Any = None
         self._lineage: dict[str, Any] = {}
 
     # ---- what a mode says -----------------------------------------------------------------
@@ -322,7 +330,7 @@ class BailianVideoGenerationOperator(BaseOperator):
                 model=record.get("model"),
                 duration=record.get("duration"),
                 submitted_at=record.get("submitted_at"),
-                cancel_on_kill=True,
+                cancel_on_kill=self.cancel_on_kill,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) if self.timeout else None,
@@ -340,6 +348,7 @@ class BailianVideoGenerationOperator(BaseOperator):
             submitted_at=record.get("submitted_at"),
         )
         self._waiting_on = task_id
+        self._waiting_ti = context["ti"]
         started = time.monotonic()
         try:
             result = self.hook.wait_for_task(
@@ -453,10 +462,55 @@ class BailianVideoGenerationOperator(BaseOperator):
         return self.get_openlineage_facets_on_complete(task_instance)
 
     def on_kill(self) -> None:
-        """A user stopped the task while it waited in the worker: cancel if still PENDING."""
+        """The wait in the worker was killed: cancel if a person stopped it and still PENDING.
+
+        A killed task process is not always a person's stop (a worker shutting down, an
+        execution timeout): the task instance's state is read from Airflow first.
+        """
         task_id = self._waiting_on
-        if task_id:
-            self.hook.cancel_if_pending(task_id)
+        if not task_id:
+            return
+        if not self.cancel_on_kill:
+            self.log.info("Bailian task %s is not cancelled: cancel_on_kill is off", task_id)
+            return
+        from airflow_provider_bailian.stop_check import TaskInstanceKey, decide_now
+
+        ti = self._waiting_ti
+        decision = decide_now(TaskInstanceKey.of(ti))
+        if not decision.cancel:
+            self.log.warning("Not cancelling Bailian task %s: %s", task_id, decision.reason)
+            return
+        self.log.info("Cancelling Bailian task %s if still PENDING: %s", task_id, decision.reason)
+        if self.hook.cancel_if_pending(task_id):
+            self._note_cancel(ti, task_id, decision)
+
+    def _note_cancel(self, ti: Any, task_id: str, decision: Any) -> None:
+        """Leave the next try a note that this on_kill cancelled the task (bounded in time)."""
+        import threading
+
+        from airflow_provider_bailian.reattach import CancelMarks
+        from airflow_provider_bailian.stop_check import LOOKUP_TIMEOUT
+
+        facts = {
+            "by": f"on_kill of try {getattr(ti, 'try_number', None)} in the worker",
+            "reason": decision.reason,
+            "ti_state": decision.state,
+        }
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                CancelMarks(ti).write(task_id, **facts)
+            except Exception as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=write, daemon=True)
+        thread.start()
+        thread.join(LOOKUP_TIMEOUT / 2)  # SIGKILL follows the SIGTERM within 5 s
+        if failed or thread.is_alive():
+            self.log.warning(
+                "Could not note the cancel for the next try: %r", failed[0] if failed else "timeout"
+            )
 
 
 def _clip_data_uris(value: Any) -> Any:

@@ -23,12 +23,16 @@ class BailianTaskSensor(BaseSensorOperator):
 
     On SUCCEEDED the return value (XCom) is the result dict and ``video_url`` is pushed.
     FAILED, CANCELED and UNKNOWN fail the sensor with Bailian's code and message
-    (or skip it with ``soft_fail=True``). The sensor does not own the task: stopping it
-    never cancels the Bailian task.
+    (or skip it with ``soft_fail=True``). The sensor does not own the task: by default
+    stopping it never cancels the Bailian task.
 
     :param bailian_task_id: the task id, typically ``"{{ ti.xcom_pull(task_ids='submit') }}"``.
     :param bailian_conn_id: the ``bailian`` connection.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param cancel_on_kill: deferrable only: when a person stops the deferred sensor (mark
+        failed or success, clear), cancel the Bailian task if it is still PENDING, once
+        Airflow confirms the sensor is no longer deferred (default False: the task belongs
+        to whoever submitted it).
     """
 
     template_fields: Sequence[str] = ("bailian_task_id",)
@@ -41,6 +45,7 @@ class BailianTaskSensor(BaseSensorOperator):
         bailian_task_id: str,
         bailian_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool | None = None,
+        cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", 15)
@@ -48,6 +53,7 @@ class BailianTaskSensor(BaseSensorOperator):
         self.bailian_task_id = bailian_task_id
         self.bailian_conn_id = bailian_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.cancel_on_kill = cancel_on_kill
 
     @cached_property
     def hook(self) -> BailianHook:
@@ -117,6 +123,7 @@ class BailianTaskSensor(BaseSensorOperator):
                 bailian_conn_id=self.bailian_conn_id,
                 poll_interval=float(self.poke_interval),
                 deadline=trigger_deadline(timeout),
+                cancel_on_kill=self.cancel_on_kill,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=timeout) if timeout else None,

@@ -3,8 +3,11 @@
 The trigger only reads the task (Airflow may run the same trigger on two
 triggerers at once). It registers its task with the status watcher of its event loop
 and account (``hooks/watcher.py``), which reads the statuses of all waiting tasks of
-that account at once, and turns the terminal result into exactly one event. Its optional ``on_kill`` (Airflow 3.3+, when a user marks the task failed or
-clears it) cancels a task that is still PENDING; ``cleanup`` never cancels anything.
+that account at once, and turns the terminal result into exactly one event. Its
+``on_kill`` (Airflow 3.3+) cancels a task that is still PENDING, with ``cancel_on_kill``
+and only once Airflow confirms the task instance is no longer deferred (a person marked
+it failed or success, or cleared it; not a trigger moved to another triggerer);
+``cleanup`` never cancels anything.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ from airflow_provider_bailian.hooks.watcher import Registration, WaitFailed, wat
 from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS
 from airflow_provider_bailian.protocol import CANCELLED_MESSAGE, refuse_cancel_reason
+from airflow_provider_bailian.stop_check import (
+    CANCEL_RESERVE,
+    LOOKUP_TIMEOUT,
+    KillDecision,
+    adecide,
+    trigger_lookup_timeout,
+)
+
+#: The on_kill work in progress (a reference, so the loop does not drop a shielded task).
+_STOPPING: set[asyncio.Future[None]] = set()
 
 
 class BailianTaskTrigger(BaseTrigger):
@@ -167,10 +180,49 @@ class BailianTaskTrigger(BaseTrigger):
         return False
 
     async def on_kill(self) -> None:
-        """The user stopped the deferred task: cancel it if that is still free (PENDING)."""
-        if not self.cancel_on_kill:
-            return
+        """Cancel the Bailian task, if still free (PENDING), when a person stopped the task.
+
+        Airflow also calls this when a triggerer that missed its heartbeat finds its
+        triggers moved to another triggerer: the task instance's state, read from Airflow
+        first (``stop_check``), tells the two apart; "still deferred" or no answer leaves
+        the Bailian task alone.
+
+        Airflow cancels a stopping trigger again on every sync with the triggerer's
+        supervisor (about once a second) until it has finished, which would cut short any
+        ``on_kill`` that waits on the network; the work runs shielded and is waited for
+        until its own time bound.
+        """
         task_id = self.bailian_task_id
+        if not self.cancel_on_kill:
+            self.log.info("Bailian task %s is not cancelled: cancel_on_kill is off", task_id)
+            return
+        lookup = trigger_lookup_timeout()  # configuration in memory: no I/O
+        loop = asyncio.get_running_loop()
+        until = loop.time() + lookup + CANCEL_RESERVE
+        work = asyncio.ensure_future(self._cancel_if_stopped(lookup))
+        _STOPPING.add(work)
+        work.add_done_callback(_STOPPING.discard)
+        while True:
+            try:
+                await asyncio.shield(work)
+                return
+            except asyncio.CancelledError:
+                if work.done() or loop.time() >= until:
+                    raise
+                current = asyncio.current_task()
+                if current is not None and hasattr(current, "uncancel"):
+                    current.uncancel()
+
+    async def _cancel_if_stopped(self, lookup_timeout: float) -> None:
+        task_id = self.bailian_task_id
+        ti = getattr(self, "task_instance", None)
+        decision = await adecide(ti, timeout=lookup_timeout)
+        if not decision.cancel:
+            self.log.warning("Not cancelling Bailian task %s: %s", task_id, decision.reason)
+            return
+        self.log.info(
+            "Cancelling Bailian task %s if it is still PENDING: %s", task_id, decision.reason
+        )
         try:
             client = await BailianAsyncClient.from_conn_id(self.bailian_conn_id)
             reason = refuse_cancel_reason(await client.get_task(task_id), client.protocol)
@@ -181,3 +233,27 @@ class BailianTaskTrigger(BaseTrigger):
             self.log.info(CANCELLED_MESSAGE, task_id)
         except BailianError as exc:
             self.log.warning("Could not cancel Bailian task %s: %s", task_id, exc)
+            return
+        await self._note_cancel(ti, decision)
+
+    async def _note_cancel(self, ti: Any, decision: KillDecision) -> None:
+        """Leave the next try a note that this on_kill cancelled the task (reattach.CancelMarks)."""
+        try_number = getattr(ti, "try_number", None)
+        facts = {
+            "by": f"on_kill of try {try_number} in the triggerer",
+            "reason": decision.reason,
+            "ti_state": decision.state,
+        }
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(_write_note, ti, self.bailian_task_id, facts), LOOKUP_TIMEOUT
+            )
+        except Exception as exc:  # only a note for the log; the cancel itself is done
+            self.log.warning("Could not note the cancel for the next try: %r", exc)
+
+
+def _write_note(ti: Any, task_id: str, facts: dict[str, Any]) -> None:
+    """In a thread: the record module is imported only on the rare path that cancels."""
+    from airflow_provider_bailian.reattach import CancelMarks
+
+    CancelMarks(ti).write(task_id, **facts)

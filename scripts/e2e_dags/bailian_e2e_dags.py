@@ -2,7 +2,8 @@
 
 Each uses its own connection so the check can give it an emulator with the behaviour
 it needs: ``bailian_pending`` (tasks stay PENDING), ``bailian_running`` (tasks stay
-RUNNING), ``bailian_default`` (scaled-down real timings).
+RUNNING), ``bailian_queue`` (one slot, held by another task, so new tasks queue PENDING),
+``bailian_default`` (scaled-down real timings).
 """
 
 from __future__ import annotations
@@ -56,3 +57,34 @@ for name in ("pending", "running"):
             poll_interval=1,
         )
     globals()[f"mark_failed_{name}"] = mark_failed
+
+#: The failover check's videos (connection ``bailian_queue``: an account whose slots are busy).
+FAILOVER_PROMPTS = [f"e2e: failover video {i}" for i in range(3)]
+
+with _dag("bailian_e2e_failover") as failover:
+    # Deferred while the triggerer that holds them stalls past its heartbeat: the triggers
+    # move to the other triggerer, the stalled one's on_kill must cancel nothing, and no
+    # retry is needed (one would submit again).
+    BailianText2VideoOperator.partial(
+        task_id="generate",
+        bailian_conn_id="bailian_queue",
+        size="1280*720",
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=1,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    ).expand(prompt=FAILOVER_PROMPTS)
+
+with _dag("bailian_e2e_mark_failed_worker") as mark_failed_worker:
+    # Waits in the worker: marking it failed kills the task process, whose on_kill must
+    # read that a person stopped it before it cancels the PENDING task.
+    BailianText2VideoOperator(
+        task_id="generate",
+        bailian_conn_id="bailian_pending",
+        prompt="e2e: a worker wait whose user gives up",
+        size="1280*720",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=1,
+    )
