@@ -57,7 +57,10 @@ def tags_for(source: Any, model: str | None = None, /, **extra: Any) -> dict[str
     model = model or getattr(source, "model", None)
     if isinstance(model, str) and model:
         tags["model"] = model
-    settings = _settings_of(source)
+    try:
+        settings = _settings_of(source)
+    except Exception:  # e.g. a missing connection: the metric goes out without these tags
+        settings = None
     if settings is not None:
         tags["conn_id"] = settings.conn_id
         tags["api_style"] = settings.style.value
