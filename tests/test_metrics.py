@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_bailian.hooks.bailian import BailianHook
+from airflow_provider_bailian.metrics import tags_for
 from tests.conftest import FAKE_KEY, ROOT
 
 RUN = """
@@ -186,9 +188,6 @@ def test_nothing_is_sent_when_metrics_are_off(
 
 
 def test_metric_tags_never_carry_the_key(emulator: Any, make_conn: Any) -> None:
-    from airflow_provider_bailian.hooks.bailian import BailianHook
-    from airflow_provider_bailian.metrics import tags_for
-
     make_conn("bailian_tags", emulator.base_url, api_style="gateway")
     hook = BailianHook("bailian_tags")
     tags = tags_for(hook, "wan2.6-t2v", status="SUCCEEDED")
