@@ -94,6 +94,7 @@ __all__ = [
     "mask_secret",
     "object_storage_path",
     "read_task_instance_state",
+    "stats",
 ]
 
 
@@ -221,3 +222,37 @@ def read_task_instance_state(dag_id: str, run_id: str, task_id: str, map_index: 
         raise LookupError(f"no task instance {dag_id}/{run_id}/{task_id}[{map_index}]")
     state = row[0]
     return getattr(state, "value", state)
+
+
+def stats() -> Any:
+    """Airflow's metrics client (``incr``, ``timing``, ``timer``), as ``[metrics]`` configures it.
+
+    Airflow 3.2+: the Task SDK's ``stats`` module, which a task process sets up at start;
+    anywhere it is not set up yet (``dag.test()``, a triggerer), it is set up here from
+    ``[metrics]``, as Airflow's own components do. Older: ``airflow.stats.Stats``.
+    """
+    try:
+        from airflow.sdk.observability import stats as sdk_stats
+    except ImportError:  # Airflow 2.11 to 3.1
+        from airflow.stats import Stats
+
+        return Stats
+    if not _stats_set_up():
+        from airflow.sdk.observability.metrics import stats_utils
+
+        sdk_stats.initialize(
+            factory=stats_utils.get_stats_factory(),
+            export_legacy_names=__getattr__("conf").getboolean(
+                "metrics", "legacy_names_on", fallback=True
+            ),
+        )
+    return sdk_stats
+
+
+def _stats_set_up() -> bool:
+    """Whether something in this process gave the Task SDK's metrics a backend factory."""
+    try:
+        from airflow.sdk._shared.observability.metrics import stats as shared
+    except ImportError:  # another layout: trust that Airflow set it up
+        return True
+    return getattr(shared, "_factory", True) is not None

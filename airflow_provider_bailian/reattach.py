@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_bailian import metrics
 from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
     BailianError,
@@ -307,6 +308,7 @@ class SubmitOnce:
                 result.status.value,
                 self.ledger.backend if self.ledger else "record",
             )
+            metrics.recovery(self.hook, self.model, "reattached")
             return Obtained(record, result if result.status.value == "SUCCEEDED" else None)
         if result.status.value == "CANCELED":
             self.log.warning("%s; submitting a new one", self._who_cancelled(prior))
@@ -429,6 +431,7 @@ class SubmitOnce:
         found = self.hook.find_orphaned_task(
             self.body, since=intent["intent_at"], until=until, claimed=held.__contains__
         )
+        metrics.recovery(self.hook, self.model, found.outcome.value)
         if found.outcome is Outcome.RECOVERED:
             assert found.task is not None
             task = found.task

@@ -13,6 +13,7 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_bailian import metrics
 from airflow_provider_bailian._compat import BaseHook, mask_secret
 from airflow_provider_bailian.connection import CONN_TYPE, DEFAULT_CONN_ID, BailianSettings
 from airflow_provider_bailian.exceptions import (
@@ -165,6 +166,7 @@ class BailianHook(BaseHook):
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             wait_s = state.next_action.sleep if state.next_action else 0
+            metrics.throttled(self, exc, "submission" if submission else "query")
             self.log.warning(
                 "Bailian %s failed (%s); attempt %d, retrying in %.1f s",
                 what,
@@ -235,6 +237,7 @@ class BailianHook(BaseHook):
                     request_id=exc.request_id,
                 ) from None
             raise
+        metrics.submitted(self, request.model)
         self.log.info(
             "Submitted Bailian task %s (model %s, request_id %s)",
             submission.task_id,
@@ -364,6 +367,7 @@ class BailianHook(BaseHook):
         http = self.protocol.query(task_id)
         for attempt in self._retrying(what=f"query of task {task_id}", submission=False):
             with attempt:
+                metrics.status_request(self, "task")
                 return self.protocol.parse_task(task_id, self._send(http))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -467,6 +471,7 @@ class BailianHook(BaseHook):
             if result.status is TaskStatus.SUCCEEDED:
                 return result
             if result.status.is_terminal:
+                metrics.video_ended(self, result)
                 raise BailianTaskFailedError(
                     result.describe_failure(model),
                     code=result.code,

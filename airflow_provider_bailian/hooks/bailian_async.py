@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import certifi
 import httpx
 
+from airflow_provider_bailian import metrics
 from airflow_provider_bailian._compat import aget_connection, amask_secret
 from airflow_provider_bailian.connection import BailianSettings
 from airflow_provider_bailian.protocol import HttpAnswer, HttpRequest
@@ -85,6 +86,7 @@ class QueryRateLimiter:
         if not queue and now >= self._next_slot:
             self._next_slot = now + 1.0 / self.rate
             return
+        metrics.held()
         waiter: asyncio.Future[None] = loop.create_future()
         heapq.heappush(queue, (urgency, next(self._seq), waiter))
         if len(queue) == 1:
@@ -148,6 +150,7 @@ async def shared_http_client(settings: BailianSettings) -> httpx.AsyncClient:
 
 
 async def _read_settings(conn_id: str) -> BailianSettings:
+    await metrics.aprepare()  # Airflow's metrics client is built in a thread, not on the loop
     conn = await aget_connection(conn_id)
     if conn.password:
         await amask_secret(conn.password)

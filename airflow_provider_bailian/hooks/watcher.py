@@ -47,6 +47,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_bailian import metrics
 from airflow_provider_bailian.exceptions import BailianAPIError, BailianError
 from airflow_provider_bailian.hooks.bailian_async import IDLE, NORMAL, URGENT, BailianAsyncClient
 from airflow_provider_bailian.models import TaskResult, TaskStatus, running_limit
@@ -327,6 +328,7 @@ class StatusWatcher:
                 watch.turn.set()
 
     def _finish(self, watch: _Watch, result: TaskResult) -> None:
+        metrics.detected(self.client, watch.model, result, watch.submitted_at)
         self._note(watch, result.status.value)
         for reg in watch.registrations:
             if not reg.future.done():
@@ -350,8 +352,10 @@ class StatusWatcher:
         task_id = watch.task_id
         while self._watching(watch):
             try:
+                metrics.status_request(self.client, "task")
                 return await self.client.get_task(task_id, urgency)
             except BailianError as exc:
+                metrics.throttled(self.client, exc, "query")
                 now = time.time()
                 if not is_transient(exc):
                     self._fail(watch, f"Polling Bailian task {task_id} failed: {exc}", exc)
@@ -557,6 +561,7 @@ class StatusWatcher:
         while True:
             size = self._page_sizes[0]
             try:
+                metrics.status_request(self.client, "list")
                 data = await self.client.list_tasks(status="RUNNING", page_no=page, page_size=size)
             except BailianAPIError as exc:
                 if exc.status == 400 and len(self._page_sizes) > 1:
@@ -584,6 +589,7 @@ class StatusWatcher:
             page += 1
 
     async def _list_failed(self, exc: BailianError) -> None:
+        metrics.throttled(self.client, exc, "list")
         self._list_failures += 1
         status = getattr(exc, "status", None)
         missing = status in (404, 405, 501)

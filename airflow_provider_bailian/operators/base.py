@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_bailian import metrics
 from airflow_provider_bailian._compat import BaseOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.links.video import BailianVideoLink
@@ -221,6 +222,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         return f"{http.method} {http.url}\n{body}{upload}"
 
     # ---- execution ----------------------------------------------------------------------
+    @metrics.count_refusals
     def execute(self, context: Any) -> str | None:
         from airflow_provider_bailian.media import load_local_media
         from airflow_provider_bailian.reattach import SubmissionLedger
@@ -378,6 +380,7 @@ class BailianVideoGenerationOperator(BaseOperator):
             "failed": BailianTaskFailedError,
             "timeout": BailianWaitTimeoutError,
         }.get(status, BailianError)
+        metrics.video_ended(self, event.get("result"))
         raise error_cls(
             event.get("message") or f"Bailian wait ended with {status}",
             code=event.get("code"),
@@ -398,6 +401,7 @@ class BailianVideoGenerationOperator(BaseOperator):
             video_seconds=usage.video_seconds if usage else None,
         )
         cost = self.hook.price_table(self.prices).actual(self.model, usage)
+        metrics.video_ended(self, result, cost)
         ti.xcom_push(key=XCOM_USAGE, value=usage_summary(usage))
         ti.xcom_push(key=XCOM_COST, value=cost.to_dict() if cost else None)
         if cost is not None:
