@@ -10,4 +10,4 @@ export VENV="${VENV:-.venv}"
 bash scripts/setup.sh
 "$VENV/bin/python" -m ruff check .
 "$VENV/bin/python" -m ruff format --check .
-exec "$VENV/bin/python" -m pytest -n "${BAILIAN_TEST_WORKERS:-3}" --dist loadgroup "$@"
+exec "$VENV/bin/python" -m pytest -n "${BAILIAN_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -17,10 +17,10 @@ test to be safe in parallel it must:
 - recognise its own processes by something unique to the test (a pid, a ``uuid`` marker),
   never by a process name;
 - change ``os.environ`` only through ``monkeypatch`` (or put it back itself);
-- when tests share an expensive module- or session-scoped fixture (an api-server, a wheel
-  build), mark the module ``pytestmark = pytest.mark.xdist_group("<module name>")``: the
-  suite runs with ``--dist loadgroup``, which keeps a group on one worker, so the fixture is
-  built once; other tests are spread one by one.
+- keep state shared between tests (a module- or session-scoped fixture, module globals)
+  inside one test module: the suite runs with ``--dist loadfile``, which runs each module
+  whole on one worker, so such a fixture (an api-server, a wheel build) is built once and
+  modules run side by side.
 """
 
 from __future__ import annotations

@@ -27,10 +27,7 @@ import requests
 from airflow_provider_bailian._compat import AIRFLOW_V3_1
 from tests.conftest import FAKE_KEY, conn_json, run_dag, ti_states
 
-pytestmark = [
-    pytest.mark.skipif(not AIRFLOW_V3_1, reason="the gallery needs Airflow 3.1+"),
-    pytest.mark.xdist_group("gallery"),  # one api-server and one set of runs for the module
-]
+pytestmark = pytest.mark.skipif(not AIRFLOW_V3_1, reason="the gallery needs Airflow 3.1+")
 
 FILE = "bailian_gallery_dags.py"
 SAMPLE = (

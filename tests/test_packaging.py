@@ -23,8 +23,6 @@ from airflow_provider_bailian import __version__
 
 tomllib = pytest.importorskip("tomllib")
 
-pytestmark = pytest.mark.xdist_group("packaging")  # one build for the module
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "airflow_provider_bailian"
 DIST_NAME = f"airflow_provider_bailian-{__version__}"
