@@ -55,11 +55,9 @@ if _WORKER and os.environ.get("BAILIAN_TEST_AIRFLOW_HOME_OF") != _WORKER:
     os.environ["BAILIAN_TEST_AIRFLOW_HOME_OF"] = _WORKER
 #: True in the process that made the home (and so removes it).
 _CREATED = "BAILIAN_TEST_AIRFLOW_HOME" not in os.environ
-_HOME = Path(
-    os.environ.setdefault(
-        "BAILIAN_TEST_AIRFLOW_HOME", tempfile.mkdtemp(prefix="bailian-airflow-home-")
-    )
-)
+if _CREATED:
+    os.environ["BAILIAN_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bailian-airflow-home-")
+_HOME = Path(os.environ["BAILIAN_TEST_AIRFLOW_HOME"])
 DAGS_FOLDER = _HOME / "dags"
 DAGS_FOLDER.mkdir(exist_ok=True)
 for folder in (ROOT / "example_dags", ROOT / "tests" / "dags"):
