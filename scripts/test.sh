@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Run the test-suite and the linters (sets up the virtualenv first when needed).
 # Usage: bash scripts/test.sh [pytest args]   (AIRFLOW_VERSION=2.11.2 for Airflow 2)
+# The tests mostly wait (emulator clocks, Airflow subprocesses, servers starting), so they run
+# in BAILIAN_TEST_WORKERS parallel processes (pytest-xdist; 0 runs them in this process);
+# tests/conftest.py says what a test needs to be safe in parallel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VENV="${VENV:-.venv}"
 bash scripts/setup.sh
 "$VENV/bin/python" -m ruff check .
 "$VENV/bin/python" -m ruff format --check .
-exec "$VENV/bin/python" -m pytest "$@"
+exec "$VENV/bin/python" -m pytest -n "${BAILIAN_TEST_WORKERS:-2}" --dist loadfile "$@"

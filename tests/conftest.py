@@ -3,10 +3,29 @@
 The environment is set before anything imports Airflow. DAG files (the examples and
 the test DAGs in ``tests/dags``) are copied into a temporary dags folder, because
 Airflow 3's ``dag.test()`` runs DAGs from the configured folder.
+
+The suite runs in parallel (pytest-xdist, options in ``scripts/test.sh``). Each worker
+process has its own Airflow home, dags folder and metadata database (keyed on
+``PYTEST_XDIST_WORKER``), so tests in different workers never share a file or a row. For a
+test to be safe in parallel it must:
+
+- write only under ``tmp_path`` (or ``tmp_path_factory``) or this worker's Airflow home
+  (``_HOME``; DAG files read ``BAILIAN_TEST_AIRFLOW_HOME``), never to a fixed path or into the
+  repository;
+- listen only on ports the OS picks (``BailianEmulator()`` binds port 0; for a server of its
+  own, bind port 0 or ask for a free port just before starting it);
+- recognise its own processes by something unique to the test (a pid, a ``uuid`` marker),
+  never by a process name;
+- change ``os.environ`` only through ``monkeypatch`` (or put it back itself);
+- keep state shared between tests (a module- or session-scoped fixture, module globals)
+  inside one test module: the suite runs with ``--dist loadfile``, which runs each module
+  whole on one worker, so such a fixture (an api-server, a wheel build) is built once and
+  modules run side by side.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -24,12 +43,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-fake-test-4f1c2b9e7d"  # obviously fake; tests grep for it in logs
 
 # Test modules import helpers from here as ``tests.conftest``: a second import of this
-# module must reuse the same Airflow home, not make another one.
-_HOME = Path(
-    os.environ.setdefault(
-        "BAILIAN_TEST_AIRFLOW_HOME", tempfile.mkdtemp(prefix="bailian-airflow-home-")
+# module must reuse the same Airflow home, not make another one. An xdist worker inherits
+# the controller's environment: it makes its own home once, inside the controller's (which
+# also holds the migrated database the workers copy), marked with the worker's name.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and os.environ.get("BAILIAN_TEST_AIRFLOW_HOME_OF") != _WORKER:
+    _run_home = os.environ.get("BAILIAN_TEST_AIRFLOW_HOME") or tempfile.mkdtemp(
+        prefix="bailian-airflow-home-"
     )
-)
+    os.environ["BAILIAN_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"{_WORKER}-", dir=_run_home)
+    os.environ["BAILIAN_TEST_AIRFLOW_HOME_OF"] = _WORKER
+#: True in the process that made the home (and so removes it).
+_CREATED = "BAILIAN_TEST_AIRFLOW_HOME" not in os.environ
+if _CREATED:
+    os.environ["BAILIAN_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bailian-airflow-home-")
+_HOME = Path(os.environ["BAILIAN_TEST_AIRFLOW_HOME"])
 DAGS_FOLDER = _HOME / "dags"
 DAGS_FOLDER.mkdir(exist_ok=True)
 for folder in (ROOT / "example_dags", ROOT / "tests" / "dags"):
@@ -72,15 +100,51 @@ def conn_json(base_url: str, *, key: str = FAKE_KEY, **extra: Any) -> str:
     )
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the home this process made (the xdist controller's holds its workers' homes)."""
+    if _CREATED and not _WORKER:
+        shutil.rmtree(_HOME, ignore_errors=True)
+
+
+def _migrated_database() -> Path:
+    """A freshly migrated metadata database: made once per run, copied by each xdist worker.
+
+    Migrating takes seconds of CPU; the workers of one run share one migration (under a file
+    lock in the controller's home), then each works on its own copy.
+    """
+    env = os.environ.copy()
+    if not _WORKER:
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        return _HOME / "airflow.db"
+    template = _HOME.parent / "migrated"
+    with open(_HOME.parent / "migrated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (template / "ready").exists():
+            template.mkdir(exist_ok=True)
+            env["AIRFLOW_HOME"] = str(template)
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+            (template / "ready").touch()
+    config = _HOME / "airflow.cfg"
+    if not config.exists():  # the one ``db migrate`` writes, with this home's paths
+        text = (template / "airflow.cfg").read_text()
+        config.write_text(text.replace(str(template), str(_HOME)))
+    return Path(shutil.copy(template / "airflow.db", _HOME / "airflow.db"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def airflow_db() -> Iterator[Path]:
-    """Migrate the temporary metadata database once per session."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        check=True,
-        capture_output=True,
-        env=os.environ.copy(),
-    )
+    """Migrate the temporary metadata database once per session (per run under xdist)."""
+    _migrated_database()
     yield _HOME
     shutil.rmtree(_HOME, ignore_errors=True)
 
