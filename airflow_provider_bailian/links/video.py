@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_bailian._compat import AIRFLOW_V3, BaseOperatorLink
+from airflow_provider_bailian.outputs import XCOM_VIDEO_URL
 
-XCOM_VIDEO_URL = "video_url"
+__all__ = ["XCOM_VIDEO_URL", "BailianVideoLink"]
 
 
 class BailianVideoLink(BaseOperatorLink):

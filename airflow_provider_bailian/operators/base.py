@@ -19,71 +19,39 @@ from airflow_provider_bailian._compat import BaseOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.links.video import BailianVideoLink
 
+# The delivery contract lives in ``outputs``; DAGs and older code import it from here too.
+from airflow_provider_bailian.outputs import (
+    XCOM_COST,
+    XCOM_RESULT,
+    XCOM_TASK_ID,
+    XCOM_USAGE,
+    XCOM_VIDEO_PATH,
+    XCOM_VIDEO_URL,
+    asset_uri,
+    declare_video_asset,
+    record_asset_events,
+    usage_summary,
+)
+
 if TYPE_CHECKING:
     from airflow_provider_bailian.hooks.bailian import BailianHook
-    from airflow_provider_bailian.models import Submission, TaskResult, Usage, VideoRequest
+    from airflow_provider_bailian.models import Submission, TaskResult, VideoRequest
     from airflow_provider_bailian.pricing import CostEstimate
     from airflow_provider_bailian.reattach import Obtained
 
-XCOM_TASK_ID = "task_id"
-XCOM_VIDEO_URL = "video_url"
-XCOM_RESULT = "result"
-XCOM_VIDEO_PATH = "video_path"
-XCOM_USAGE = "usage"
-XCOM_COST = "cost"
-
-
-def asset_uri(destination: str) -> str:
-    """The asset URI of a download destination: ``file://`` + absolute path for local files."""
-    if "://" in destination:
-        return destination
-    import os
-
-    return "file://" + os.path.abspath(os.path.expanduser(destination))
-
-
-def declare_video_asset(destination: str | None, kwargs: dict[str, Any]) -> None:
-    """A destination known at parse time becomes the task's asset outlet (unless set)."""
-    if destination and "{{" not in str(destination) and not kwargs.get("outlets"):
-        from airflow_provider_bailian._compat import asset
-
-        kwargs["outlets"] = [asset(asset_uri(str(destination)))]
-
-
-def usage_summary(usage: Usage | None) -> dict[str, Any] | None:
-    """The billed usage as plain JSON for XCom (both answer shapes normalised)."""
-    if usage is None:
-        return None
-    return {
-        "video_seconds": usage.video_seconds,
-        "video_count": usage.video_count,
-        "size": usage.size,
-        "tier": usage.tier,
-        "raw": usage.raw,
-    }
-
-
-def record_asset_events(context: Any, outlets: Any, result: TaskResult, model: str | None) -> None:
-    """Put the task id, model and prompt on the asset events of the downloaded video."""
-    from airflow_provider_bailian._compat import is_asset
-
-    events = context.get("outlet_events")
-    if events is None:
-        return
-    extra = {
-        "bailian_task_id": result.task_id,
-        "model": model,
-        "prompt": result.orig_prompt,
-        "video_url_expires": None,
-    }
-    from airflow_provider_bailian.download import url_expiry
-
-    expiry = url_expiry(result.video_url or "")
-    extra["video_url_expires"] = expiry.isoformat() if expiry else None
-    for outlet in outlets or ():
-        if is_asset(outlet):
-            events[outlet].extra.update(extra)
-
+__all__ = [
+    "XCOM_COST",
+    "XCOM_RESULT",
+    "XCOM_TASK_ID",
+    "XCOM_USAGE",
+    "XCOM_VIDEO_PATH",
+    "XCOM_VIDEO_URL",
+    "BailianVideoGenerationOperator",
+    "asset_uri",
+    "declare_video_asset",
+    "record_asset_events",
+    "usage_summary",
+]
 
 class BailianVideoGenerationOperator(BaseOperator):
     """Submit one Wan generation task, optionally wait for it, deliver and account for it.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_bailian._compat import BaseOperator
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
-from airflow_provider_bailian.operators.text2video import (
+from airflow_provider_bailian.outputs import (
     XCOM_VIDEO_PATH,
     declare_video_asset,
     record_asset_events,

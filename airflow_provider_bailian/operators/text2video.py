@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_bailian.operators.base import (
+from airflow_provider_bailian.operators.base import BailianVideoGenerationOperator
+
+# The delivery contract (``outputs``), importable from here as DAGs have done.
+from airflow_provider_bailian.outputs import (
     XCOM_COST,
     XCOM_RESULT,
     XCOM_TASK_ID,
     XCOM_USAGE,
     XCOM_VIDEO_PATH,
     XCOM_VIDEO_URL,
-    BailianVideoGenerationOperator,
     asset_uri,
     declare_video_asset,
     record_asset_events,

@@ -32,20 +32,21 @@ from urllib.parse import quote, urlencode
 
 from airflow_provider_bailian import storage_roots
 from airflow_provider_bailian.download import url_expiry
+from airflow_provider_bailian.outputs import (
+    XCOM_COST,
+    XCOM_KEYS,
+    XCOM_RESULT,
+    XCOM_TASK_ID,
+    XCOM_USAGE,
+    XCOM_VIDEO_PATH,
+    XCOM_VIDEO_URL,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-#: XCom keys the generation operators push (``operators/text2video.py``).
-KEY_TASK_ID = "task_id"
-KEY_VIDEO_URL = "video_url"
-KEY_RESULT = "result"
-KEY_USAGE = "usage"
-KEY_COST = "cost"
-KEY_VIDEO_PATH = "video_path"
 #: The operators' template field the stored copy was written to (``operators/base.py``).
 FIELD_DOWNLOAD_TO = "download_to"
-XCOM_KEYS = (KEY_TASK_ID, KEY_VIDEO_URL, KEY_RESULT, KEY_USAGE, KEY_COST, KEY_VIDEO_PATH)
 FINAL_STATES = ("success", "failed")
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -112,7 +113,7 @@ def _generations(
                 submitted.run_id == TI.run_id,
                 submitted.task_id == TI.task_id,
                 submitted.map_index == TI.map_index,
-                submitted.key == KEY_TASK_ID,
+                submitted.key == XCOM_TASK_ID,
             ),
         )
         .where(
@@ -120,7 +121,7 @@ def _generations(
                 link.dag_run_id == submitted.dag_run_id,
                 link.task_id == submitted.task_id,
                 link.map_index == submitted.map_index,
-                link.key == KEY_VIDEO_URL,
+                link.key == XCOM_VIDEO_URL,
             ),
             TI.state.in_(FINAL_STATES),
             TI.dag_id.in_(sorted(readable_dag_ids)),
@@ -297,20 +298,20 @@ def describe(
     roots: Collection[storage_roots.Root] = (),
 ) -> dict[str, Any]:
     """One generation as the API returns it. The page picks its player from ``play``."""
-    result = _dict(xcoms.get(KEY_RESULT))
-    usage = _dict(xcoms.get(KEY_USAGE))
-    cost = _dict(xcoms.get(KEY_COST)) or None
+    result = _dict(xcoms.get(XCOM_RESULT))
+    usage = _dict(xcoms.get(XCOM_USAGE))
+    cost = _dict(xcoms.get(XCOM_COST)) or None
     state = getattr(state, "value", state)
-    video_url = _text(xcoms.get(KEY_VIDEO_URL))
+    video_url = _text(xcoms.get(XCOM_VIDEO_URL))
     expiry = url_expiry(video_url) if video_url else None
-    video_path = _text(xcoms.get(KEY_VIDEO_PATH))
+    video_path = _text(xcoms.get(XCOM_VIDEO_PATH))
     status = result.get("status") or ("SUCCEEDED" if state == "success" else "FAILED")
     item = {
         "dag_id": key.dag_id,
         "run_id": key.run_id,
         "task_id": key.task_id,
         "map_index": key.map_index,
-        "bailian_task_id": _text(xcoms.get(KEY_TASK_ID)) or result.get("task_id"),
+        "bailian_task_id": _text(xcoms.get(XCOM_TASK_ID)) or result.get("task_id"),
         "model": (cost or {}).get("model") or _text(rendered.get("model")),
         "prompt": result.get("orig_prompt") or _text(rendered.get("prompt")),
         "actual_prompt": result.get("actual_prompt"),
@@ -374,8 +375,8 @@ def gallery_roots() -> tuple[storage_roots.Root, ...]:
 
 def is_generation(xcoms: dict[str, Any]) -> bool:
     """The provider's own XComs of a finished generation: the Bailian task id and its result."""
-    task_id = _text(xcoms.get(KEY_TASK_ID))
-    result = _dict(xcoms.get(KEY_RESULT))
+    task_id = _text(xcoms.get(XCOM_TASK_ID))
+    result = _dict(xcoms.get(XCOM_RESULT))
     return (
         bool(task_id) and result.get("task_id") == task_id and result.get("status") == "SUCCEEDED"
     )
@@ -397,7 +398,7 @@ def stored_copy(
     must name the same location. A local copy is checked down to its first bytes; an
     object-store copy by its URL here and by its bytes when the file route opens it
     (``open_stored``)."""
-    location = _text(xcoms.get(KEY_VIDEO_PATH))
+    location = _text(xcoms.get(XCOM_VIDEO_PATH))
     if location is None:
         return None
     if not roots:
