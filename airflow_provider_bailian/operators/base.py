@@ -53,6 +53,7 @@ __all__ = [
     "usage_summary",
 ]
 
+
 class BailianVideoGenerationOperator(BaseOperator):
     """Submit one Wan generation task, optionally wait for it, deliver and account for it.
 
