@@ -332,7 +332,7 @@ class BailianProtocol:
 
     def upload_policy(self, model: str) -> HttpRequest:
         """Step 1 of a temporary-file upload (§14): the signed form for this model."""
-        self._require_dashscope("upload local files (upload_local_files=True)")
+        self.require_dashscope("upload local files (upload_local_files=True)")
         return HttpRequest(
             "GET",
             self.base_url + DASHSCOPE_UPLOAD_PATH,
@@ -371,12 +371,12 @@ class BailianProtocol:
         return HttpRequest("GET", self.base_url + self._task_path(task_id), self._headers())
 
     def cancel(self, task_id: str) -> HttpRequest:
-        self._require_dashscope("cancel")
+        self.require_dashscope("cancel")
         url = self.base_url + self._task_path(task_id) + "/cancel"
         return HttpRequest("POST", url, self._headers(), operation="cancel")
 
     def list_tasks(self, **filters: Any) -> HttpRequest:
-        self._require_dashscope("list tasks")
+        self.require_dashscope("list tasks")
         params = {k: v for k, v in filters.items() if v is not None}
         return HttpRequest(
             "GET",
@@ -406,7 +406,8 @@ class BailianProtocol:
         """Only DashScope lists the account's tasks (the gateway has no list endpoint)."""
         return self.style is ApiStyle.DASHSCOPE
 
-    def _require_dashscope(self, what: str) -> None:
+    def require_dashscope(self, what: str) -> None:
+        """Refuse, before sending, an operation only the DashScope style has an endpoint for."""
         if self.style is not ApiStyle.DASHSCOPE:
             raise BailianError(
                 f"The {self.style.value} API style has no endpoint to {what}; "

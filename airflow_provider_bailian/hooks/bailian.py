@@ -24,7 +24,7 @@ from airflow_provider_bailian.exceptions import (
     BailianValidationError,
     BailianWaitTimeoutError,
 )
-from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
+from airflow_provider_bailian.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_bailian.models import (
     LocalFile,
     LocalImage,
@@ -407,7 +407,7 @@ class BailianHook(BaseHook):
         """
         from airflow_provider_bailian.recovery import RecoveryLimits, find_orphan
 
-        self.protocol._require_dashscope("list tasks")
+        self.protocol.require_dashscope("list tasks")
         limits = RecoveryLimits.from_extras(self.settings.extras)
         return find_orphan(
             _RecoveryReader(self), body, since=since, until=until, claimed=claimed, limits=limits
@@ -602,12 +602,12 @@ class BailianHook(BaseHook):
                 widget=BS3TextFieldWidget(),
                 description=spec["description"],
             )
-            for name, spec in _CONN_FIELDS.items()
+            for name, spec in CONN_FIELDS.items()
         }
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        behaviour = dict(_UI_FIELD_BEHAVIOUR)
+        behaviour = dict(UI_FIELD_BEHAVIOUR)
         behaviour["hidden_fields"] = behaviour.pop("hidden-fields")
         return behaviour
 
