@@ -297,7 +297,12 @@ class VideoRequest(_Media):
     def media_values(self) -> list[Any]:
         """Every input value (after loading: URLs, data URIs, LocalImage, LocalFile, oss://)."""
         found: list[Any] = []
-        self.map_inputs(lambda _label, _type, v: found.append(v) or v)
+
+        def keep(_label: str, _type: str, value: Any) -> Any:
+            found.append(value)
+            return value
+
+        self.map_inputs(keep)
         return found
 
     def text_inputs(self) -> dict[str, Any]:

@@ -450,7 +450,9 @@ class BailianProtocol:
             raise err
         data = self._json_or_none(answer)
         output = data.get("output") if isinstance(data, dict) else None
-        task_id = output.get("task_id") if isinstance(output, dict) else None
+        if not isinstance(output, dict):
+            output = {}
+        task_id = output.get("task_id")
         if not task_id:
             raise BailianAmbiguousSubmissionError(
                 f"The submission was accepted (HTTP {answer.status}) but the answer holds no task id: {self._snippet(answer)}. "

@@ -152,13 +152,15 @@ class BailianHook(BaseHook):
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             delay = backoff(state)
-            if exc is not None and (exc.retry_after or 0) > delay:
-                delay = min(float(exc.retry_after), max(s.throttle_max_wait, s.retry_max_wait))
+            # Only the provider's errors are retried (should_retry), so only they get here.
+            retry_after = exc.retry_after if isinstance(exc, BailianError) else None
+            if retry_after is not None and retry_after > delay:
+                delay = min(float(retry_after), max(s.throttle_max_wait, s.retry_max_wait))
             return delay
 
         def stop(state: RetryCallState) -> bool:
             exc = state.outcome.exception() if state.outcome else None
-            if is_throttled(exc) and submission:
+            if exc is not None and is_throttled(exc) and submission:
                 return time.monotonic() - started >= s.throttle_max_wait
             return state.attempt_number > s.max_retries
 
@@ -512,6 +514,7 @@ class BailianHook(BaseHook):
             if not task_id:
                 raise BailianError("download_video needs a task_id or a url")
             url = self.get_finished_task(task_id).video_url
+            assert url is not None  # get_finished_task raises for a task without a video
         for secret in url_secrets(url):
             mask_secret(secret)
         s = self.settings

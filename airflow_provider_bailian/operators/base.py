@@ -98,6 +98,9 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     #: Set by every subclass (a templated field there).
     model: str
+    #: The ``dry_run`` parameter; it shadows Airflow's ``BaseOperator.dry_run()`` method (a
+    #: debugging aid that only logs the template fields), as it always has.
+    dry_run: bool  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -337,7 +340,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         error_cls = {
             "failed": BailianTaskFailedError,
             "timeout": BailianWaitTimeoutError,
-        }.get(status, BailianError)
+        }.get(status or "", BailianError)
         raise error_cls(
             event.get("message") or f"Bailian wait ended with {status}",
             code=event.get("code"),

@@ -167,7 +167,7 @@ class LazyGalleryApp:
         await self._app(scope, receive, send)
 
 
-class BailianGalleryPlugin(AirflowPlugin):  # type: ignore[misc,valid-type]
+class BailianGalleryPlugin(AirflowPlugin):
     """The gallery page and its API (Airflow 3.1+); nothing on older Airflow."""
 
     name = "bailian_gallery"
