@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -27,6 +28,7 @@ from airflow_provider_bailian.capabilities import (
     SHAPE_PROMPT,
     SHAPE_REFERENCES,
     SHAPE_SPEECH,
+    models_of,
 )
 from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
@@ -41,6 +43,7 @@ from airflow_provider_bailian.models import (
     TaskStatus,
     Usage,
     VideoRequest,
+    wire,
 )
 from airflow_provider_bailian.results import content_check_note
 
@@ -131,8 +134,6 @@ def request_body(request: VideoRequest) -> dict[str, Any]:
     the request's order (the order the prompt counts them); older shapes put each input in
     its own field (``img_url``, ``first_frame_url``, ``reference_urls``, ``image_url``).
     """
-    from airflow_provider_bailian.models import wire
-
     shape = request.route.shape
     inp = request.text_inputs()
     items = request.media_items()
@@ -629,8 +630,6 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
     except ValueError:
         pass
     try:
-        import time
-
         when = parsedate_to_datetime(value).timestamp()
         return max(0.0, when - (now if now is not None else time.time()))
     except (TypeError, ValueError):
@@ -639,8 +638,6 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
 
 def _gateway_models(modes: tuple[str, ...]) -> list[Any]:
     """The models of these modes that the gateway style can route."""
-    from airflow_provider_bailian.capabilities import models_of
-
     return [
         s for s in models_of(*modes) if s.endpoint == ENDPOINT_VIDEO and s.shape in GATEWAY_PATHS
     ]

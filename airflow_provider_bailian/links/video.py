@@ -20,6 +20,7 @@ class BailianVideoLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         if AIRFLOW_V3:
+            # Airflow's XCom model, on first use (the link is built at DAG parsing).
             from airflow.sdk.execution_time.xcom import XCom
         else:
             from airflow.models.xcom import XCom  # type: ignore[no-redef]

@@ -10,13 +10,21 @@ or in the worker); the result's XCom keys, the download and its asset events.
 from __future__ import annotations
 
 import json
+import os
 import time
+from dataclasses import fields
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_bailian._compat import BaseOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
+from airflow_provider_bailian.exceptions import (
+    BailianBudgetError,
+    BailianError,
+    BailianTaskFailedError,
+    BailianWaitTimeoutError,
+)
 from airflow_provider_bailian.links.video import BailianVideoLink
 
 # The delivery contract lives in ``outputs``; DAGs and older code import it from here too.
@@ -143,6 +151,7 @@ class BailianVideoGenerationOperator(BaseOperator):
     # ---- what a mode says -----------------------------------------------------------------
     @cached_property
     def hook(self) -> BailianHook:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.hooks.bailian import BailianHook
 
         return BailianHook(bailian_conn_id=self.bailian_conn_id)
@@ -153,8 +162,6 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def _request_from_fields(self, request_type: type[VideoRequest]) -> VideoRequest:
         """The mode's request, each field taken from the operator attribute of the same name."""
-        from dataclasses import fields
-
         return self._validated(
             request_type(**{f.name: getattr(self, f.name) for f in fields(request_type)})
         )
@@ -168,6 +175,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def request_fingerprint(self, request: VideoRequest) -> str:
         """Same request to the same connection -> same fingerprint (reattach matches on it)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.reattach import request_fingerprint
 
         return request_fingerprint(request.fingerprint_body(), self.bailian_conn_id)
@@ -186,6 +194,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     # ---- execution ----------------------------------------------------------------------
     def execute(self, context: Any) -> str | None:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.media import load_local_media
         from airflow_provider_bailian.reattach import SubmissionLedger
 
@@ -194,6 +203,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
         request = self.build_request()
         if self.plan_fingerprint:
+            # Execute time only: keeps DAG parsing light.
             from airflow_provider_bailian.planning import check_planned
 
             # As the plan saw it: file inputs by their names, before they are read.
@@ -242,6 +252,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         before sending, the budget checked, the hook's retry rules never resend an ambiguous
         submission, and an ambiguous one is settled from Bailian's task list.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.reattach import RunClaims, SubmitOnce
 
         def send() -> Submission:
@@ -267,7 +278,6 @@ class BailianVideoGenerationOperator(BaseOperator):
         """Refuse (sending nothing) when the estimate is above ``max_cost``."""
         if self.max_cost is None:
             return
-        from airflow_provider_bailian.exceptions import BailianBudgetError
 
         if estimate is None:
             raise BailianBudgetError(
@@ -281,6 +291,7 @@ class BailianVideoGenerationOperator(BaseOperator):
             )
 
     def _defer(self, task_id: str, record: dict[str, Any]) -> None:
+        # Only a task about to defer loads the trigger (and with it httpx).
         from airflow_provider_bailian.polling import trigger_deadline
         from airflow_provider_bailian.triggers.task import BailianTaskTrigger
 
@@ -303,6 +314,7 @@ class BailianVideoGenerationOperator(BaseOperator):
     def _wait_in_worker(
         self, context: Any, task_id: str, record: dict[str, Any], ledger: Any
     ) -> str:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.polling import PollPolicy
 
         policy = PollPolicy.create(
@@ -323,11 +335,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
         """Turn the trigger's event into success, or a failure naming Bailian's code and message."""
-        from airflow_provider_bailian.exceptions import (
-            BailianError,
-            BailianTaskFailedError,
-            BailianWaitTimeoutError,
-        )
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import TaskResult
         from airflow_provider_bailian.reattach import SubmissionLedger
 
@@ -397,8 +405,6 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def _template_path(self, name: str) -> str | None:
         """Where Jinja finds a template file: the DAG's folder, then ``template_searchpath``."""
-        import os
-
         dag = getattr(self, "dag", None)
         searchpath = getattr(dag, "template_searchpath", None) or []
         folders = [
@@ -412,11 +418,13 @@ class BailianVideoGenerationOperator(BaseOperator):
         return None
 
     def get_openlineage_facets_on_start(self) -> Any:
+        # OpenLineage is optional: only its listener calls this.
         from airflow_provider_bailian.lineage import operator_lineage
 
         return operator_lineage(self._lineage)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        # OpenLineage is optional: only its listener calls this.
         from airflow_provider_bailian.lineage import operator_lineage
 
         return operator_lineage(self._lineage)

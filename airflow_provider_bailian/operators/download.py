@@ -54,6 +54,7 @@ class BailianDownloadVideoOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> BailianHook:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.hooks.bailian import BailianHook
 
         return BailianHook(bailian_conn_id=self.bailian_conn_id)

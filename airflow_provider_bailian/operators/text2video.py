@@ -126,6 +126,7 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
 
     def build_request(self) -> Text2VideoRequest:
         """The rendered request, validated against the model table (nothing sent yet)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import Text2VideoRequest
 
         return self._request_from_fields(Text2VideoRequest)  # type: ignore[return-value]

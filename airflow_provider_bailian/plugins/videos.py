@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from airflow_provider_bailian import storage_roots
+from airflow_provider_bailian._compat import object_storage_path
 from airflow_provider_bailian.download import url_expiry
 from airflow_provider_bailian.outputs import (
     XCOM_COST,
@@ -79,6 +80,7 @@ class TaskKey:
 
 
 def _models() -> tuple[Any, Any, Any]:
+    # The metadata database: on the api-server only, when a route asks.
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
@@ -90,6 +92,7 @@ def _generations(
     readable_dag_ids: Collection[str], dag_id: str | None, run_id: str | None
 ) -> tuple[Any, Any]:
     """The filtered ``select`` of final generations (unordered) and the TaskInstance model."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import and_, exists, select
     from sqlalchemy.orm import aliased
 
@@ -149,6 +152,7 @@ def list_videos(
 
     ``roots``: where stored copies may be read (default ``[bailian] gallery_roots``).
     """
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import func, select
 
     if not readable_dag_ids or (dag_id and dag_id not in readable_dag_ids):
@@ -191,6 +195,7 @@ def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict
     Capped: the first ``MAX_FILTER_DAGS`` DAGs by id, each with its ``MAX_FILTER_RUNS``
     newest runs (older runs stay reachable through the DAG filter and the pages).
     """
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import func, select
 
     if not readable_dag_ids:
@@ -223,6 +228,7 @@ def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict
 
 
 def _ti_clause(model: Any, keys: Iterable[TaskKey]) -> Any:
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import tuple_
 
     return tuple_(model.dag_id, model.run_id, model.task_id, model.map_index).in_(
@@ -235,6 +241,7 @@ def _xcoms_of(
 ) -> dict[TaskKey, dict[str, Any]]:
     """The generation XComs of these task instances, by the XCom table's primary key
     (dag run, task, map index, key); rows of other task instances are dropped here."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import select
 
     if not keys:
@@ -265,6 +272,7 @@ def _xcoms_of(
 
 def _rendered_fields_of(session: Session, keys: list[TaskKey]) -> dict[TaskKey, dict[str, Any]]:
     """Rendered ``prompt`` and ``model`` (Airflow keeps them for recent runs only)."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import select
 
     if not keys:
@@ -360,6 +368,7 @@ def play_source(item: dict[str, Any], *, stored: bool) -> dict[str, Any]:
 
 def gallery_roots() -> tuple[storage_roots.Root, ...]:
     """``[bailian] gallery_roots`` of the api-server; a malformed value serves nothing."""
+    # The metadata database: on the api-server only, when a route asks.
     from airflow.configuration import conf
 
     try:
@@ -463,6 +472,7 @@ def _check_local_video(path: str) -> None:
 
 def _known_store(location: str) -> bool:
     try:
+        # Optional: object stores, present with Airflow's object storage.
         import fsspec
 
         fsspec.get_filesystem_class(location.split("://", 1)[0].lower())
@@ -475,8 +485,6 @@ def open_stored(
     key: TaskKey, allowed: storage_roots.Allowed, chunk_size: int = 1024 * 1024
 ) -> Iterator[bytes] | None:
     """The chunks of an object-store copy, once its first bytes show a video; else ``None``."""
-    from airflow_provider_bailian._compat import object_storage_path
-
     try:
         source = object_storage_path(allowed.location).open("rb")
     except Exception as exc:  # any store's own error: missing, denied, no connection
@@ -511,6 +519,7 @@ def download_name(key: TaskKey) -> str:
 
 def generation_xcoms(session: Session, key: TaskKey) -> dict[str, Any]:
     """The generation XComs of one task instance (the caller has checked read access)."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import select
 
     XComModel, _, _ = _models()
