@@ -6,8 +6,14 @@ versions costs one ``try``/``except`` per name instead of one per module.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import importlib.util
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed
 from typing import TYPE_CHECKING, Any
+
+from packaging.version import Version
 
 if TYPE_CHECKING:
     from airflow.sdk import (
@@ -23,11 +29,6 @@ AIRFLOW_V3 = importlib.util.find_spec("airflow.sdk") is not None
 
 
 def _airflow_at_least(version: str) -> bool:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    from packaging.version import Version
-
     try:
         return Version(Version(installed("apache-airflow")).base_version) >= Version(version)
     except PackageNotFoundError:
@@ -53,7 +54,6 @@ _LAZY: dict[str, tuple[str, str]] = {
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
 
     module = importlib.import_module(_LAZY[name][0 if AIRFLOW_V3 else 1])
     value = getattr(module, name)
@@ -103,6 +103,7 @@ def mask_secret(secret: str, name: str | None = None) -> None:
     if not secret:
         return
     try:
+        # The version's own module, on first use.
         from airflow.sdk.log import mask_secret as _mask
     except ImportError:
         from airflow.utils.log.secrets_masker import mask_secret as _mask  # type: ignore[no-redef]
@@ -118,6 +119,7 @@ async def amask_secret(secret: str) -> None:
     if not secret:
         return
     try:
+        # The version's own module, on first use.
         from airflow.sdk.log import amask_secret as _amask
     except ImportError:
         mask_secret(secret)
@@ -149,11 +151,10 @@ async def aget_connection(conn_id: str) -> Any:
     getter = getattr(base_hook, "aget_connection", None)
     if getter is not None:
         if not _connection_lookup_warm:
-            import asyncio
-
             await asyncio.to_thread(_warm_connection_lookup)
             _connection_lookup_warm = True
         return await getter(conn_id)
+    # The version's own module, on first use.
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(base_hook.get_connection)(conn_id)
@@ -167,6 +168,7 @@ def default_deferrable() -> bool:
 def object_storage_path(value: Any) -> Any:
     """An ``ObjectStoragePath`` (local paths, ``file://``, any registered fsspec scheme)."""
     try:
+        # The version's own module, on first use.
         from airflow.sdk import ObjectStoragePath
     except ImportError:  # Airflow 2.11
         from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
@@ -176,6 +178,7 @@ def object_storage_path(value: Any) -> Any:
 def asset(uri: str) -> Any:
     """An Airflow asset (a dataset on 2.11) for ``uri``."""
     try:
+        # The version's own module, on first use.
         from airflow.sdk import Asset
     except ImportError:  # Airflow 2.11
         from airflow.datasets import Dataset as Asset  # type: ignore[no-redef]
@@ -184,6 +187,7 @@ def asset(uri: str) -> Any:
 
 def is_asset(value: Any) -> bool:
     try:
+        # The version's own module, on first use.
         from airflow.sdk import Asset
     except ImportError:  # Airflow 2.11
         from airflow.datasets import Dataset as Asset  # type: ignore[no-redef]

@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from airflow_provider_bailian.exceptions import BailianError
+
 APPROVE = "Approve"
 REJECT = "Reject"
 
@@ -27,6 +29,7 @@ def approval_unavailable() -> str | None:
     try:
         from airflow.providers.standard.operators import hitl  # noqa: F401
     except Exception:  # ImportError, or the provider's "needs Airflow 3.1+" refusal
+        # Human-in-the-loop support (Airflow 3.1+): only when a batch needs approval.
         import airflow
 
         return (
@@ -46,6 +49,7 @@ def request_approval(
     method_name: str,
 ) -> None:
     """Write the approval request and make the task wait for the answer (never returns)."""
+    # Human-in-the-loop support (Airflow 3.1+): only when a batch needs approval.
     from airflow.providers.standard.operators.hitl import ApprovalOperator
     from airflow.providers.standard.version_compat import AIRFLOW_V_3_3_PLUS
     from airflow.sdk.execution_time.hitl import upsert_hitl_detail
@@ -63,9 +67,11 @@ def request_approval(
         assigned_users=None,
     )
     if AIRFLOW_V_3_3_PLUS:
+        # Human-in-the-loop support (Airflow 3.1+): only when a batch needs approval.
         from airflow.sdk.exceptions import TaskAwaitingInput
 
         raise TaskAwaitingInput(method_name=method_name, timeout=timeout)
+    # Human-in-the-loop support (Airflow 3.1+): only when a batch needs approval.
     from airflow.providers.standard.triggers.hitl import HITLTrigger
     from airflow.sdk.timezone import utcnow
 
@@ -87,7 +93,6 @@ def decision(event: dict[str, Any]) -> tuple[bool, str]:
     if "error" in event:
         if event.get("error_type") == "timeout":
             return False, "the approval timed out"
-        from airflow_provider_bailian.exceptions import BailianError
 
         raise BailianError(f"The approval request failed: {event.get('error')}")
     chosen = list(event.get("chosen_options") or [])

@@ -9,8 +9,7 @@ here and validation reads the same row, so correcting a model is one edit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 # Modes: what the user gives.
 TEXT, IMAGE, FRAMES, REFERENCE = "t2v", "i2v", "kf2v", "r2v"
@@ -182,30 +181,38 @@ class ModelSpec:
         return tier_of_size(size or self.default_size)
 
 
-_WAN_RECENT = {"audio": True, "prompt_max": 1500}
-_I2V = {"mode": IMAGE, "shape": SHAPE_IMG_URL}
-_TIERS_HD = {"resolutions": ("720P", "1080P"), "default_resolution": "1080P"}
-_KF2V = {
-    "mode": FRAMES,
-    "shape": SHAPE_FRAME_URLS,
-    "endpoint": ENDPOINT_IMAGE2VIDEO,
-    "durations": (5,),
-    "prompt_max": 800,
-    "last_frame": True,
-    "template": True,
-}
-_IMAGE_WAN27 = {"image_px": (240, 8000), "image_max_mb": 20, "image_ratio_max": 8.0}
-_R2V = {
-    "mode": REFERENCE,
-    "shape": SHAPE_REFERENCES,
-    "durations": tuple(range(2, 11)),
-    "prompt_max": 1500,
-    "sizes": _sizes("720P", "1080P"),
-    "default_size": "1920*1080",
-    "shot_type": True,
-    "image_px": (240, 5000),
-    "input_video_billed": 5.0,  # reference videos: at most 5 s in total
-}
+#: Bases the rows share (``dataclasses.replace`` on them): never rows of the table themselves.
+_BASE = ModelSpec(name="", durations=(), prompt_max=0)
+_HD = ("720P", "1080P")
+_WAN_RECENT = replace(_BASE, audio=True, prompt_max=1500)
+_I2V = replace(_BASE, mode=IMAGE, shape=SHAPE_IMG_URL)
+_I2V_RECENT = replace(_WAN_RECENT, mode=IMAGE, shape=SHAPE_IMG_URL)
+_I2V_RECENT_HD = replace(_I2V_RECENT, resolutions=_HD, default_resolution="1080P")
+_KF2V = replace(
+    _BASE,
+    mode=FRAMES,
+    shape=SHAPE_FRAME_URLS,
+    endpoint=ENDPOINT_IMAGE2VIDEO,
+    durations=(5,),
+    prompt_max=800,
+    last_frame=True,
+    template=True,
+)
+#: The wan2.7 generation's image limits.
+_IMAGE_WAN27 = replace(_BASE, image_px=(240, 8000), image_max_mb=20, image_ratio_max=8.0)
+_IMAGE_WAN27_HD = replace(_IMAGE_WAN27, resolutions=_HD, default_resolution="1080P")
+_R2V = replace(
+    _BASE,
+    mode=REFERENCE,
+    shape=SHAPE_REFERENCES,
+    durations=tuple(range(2, 11)),
+    prompt_max=1500,
+    sizes=_sizes("720P", "1080P"),
+    default_size="1920*1080",
+    shot_type=True,
+    image_px=(240, 5000),
+    input_video_billed=5.0,  # reference videos: at most 5 s in total
+)
 
 
 def _wan30(name: str) -> ModelSpec:
@@ -215,7 +222,8 @@ def _wan30(name: str) -> ModelSpec:
     here. Editing through the same model (a ``video`` input) is not confirmed [?].
     """
     refs = ("reference_image", "reference_video", "reference_audio", "file", "link", "video")
-    return ModelSpec(
+    return replace(
+        _IMAGE_WAN27,
         name=name,
         also=(IMAGE, REFERENCE, EDIT),
         shape=SHAPE_MEDIA,
@@ -243,31 +251,27 @@ def _wan30(name: str) -> ModelSpec:
         media_seconds_max=(("reference_video", 15.0), ("reference_audio", 15.0)),
         input_video_billed=15.0,  # the reference videos' maximum [?]
         estimated=True,
-        **_IMAGE_WAN27,
     )
 
 
 def _happyhorse(version: str) -> tuple[ModelSpec, ...]:
     """Alibaba's HappyHorse family: text, first frame and references, same endpoint (§17)."""
-    common: dict[str, Any] = {
-        "shape": SHAPE_MEDIA,
-        "durations": tuple(range(3, 16)),
-        "prompt_max": 5000,  # not documented [?]
-        "estimated": True,
-        **_IMAGE_WAN27,
-        **_TIERS_HD,
-    }
+    common = replace(
+        _IMAGE_WAN27_HD,
+        shape=SHAPE_MEDIA,
+        durations=tuple(range(3, 16)),
+        prompt_max=5000,  # not documented [?]
+        estimated=True,
+    )
     return (
-        ModelSpec(name=f"happyhorse-{version}-t2v", ratios=HAPPYHORSE_RATIOS, **common),
-        ModelSpec(
-            name=f"happyhorse-{version}-i2v", mode=IMAGE, media=(("first_frame", 1),), **common
-        ),
-        ModelSpec(
+        replace(common, name=f"happyhorse-{version}-t2v", ratios=HAPPYHORSE_RATIOS),
+        replace(common, name=f"happyhorse-{version}-i2v", mode=IMAGE, media=(("first_frame", 1),)),
+        replace(
+            common,
             name=f"happyhorse-{version}-r2v",
             mode=REFERENCE,
             ratios=HAPPYHORSE_RATIOS,
             media=(("reference_image", 9),),
-            **common,
         ),
     )
 
@@ -287,29 +291,29 @@ MODELS: dict[str, ModelSpec] = {
             default_resolution="1080P",
             aliases=("wan2.7-t2v-2026-04-25",),
         ),
-        ModelSpec(
+        replace(
+            _WAN_RECENT,
             name="wan2.6-t2v",
             durations=tuple(range(2, 16)),
             sizes=_sizes("720P", "1080P"),
             default_size="1920*1080",
             shot_type=True,
-            **_WAN_RECENT,
         ),
-        ModelSpec(
+        replace(
+            _WAN_RECENT,
             # Virginia; sources disagree on durations (5/10 or 2-15): the wider set is allowed.
             name="wan2.6-t2v-us",
             durations=tuple(range(2, 16)),
             sizes=_sizes("720P", "1080P"),
             default_size="1920*1080",
             shot_type=True,
-            **_WAN_RECENT,
         ),
-        ModelSpec(
+        replace(
+            _WAN_RECENT,
             name="wan2.5-t2v-preview",
             durations=(5, 10),
             sizes=_sizes("480P", "720P", "1080P"),
             default_size="1920*1080",
-            **_WAN_RECENT,
         ),
         ModelSpec(
             name="wan2.2-t2v-plus",
@@ -335,7 +339,10 @@ MODELS: dict[str, ModelSpec] = {
             aliases=("wan2.1-t2v-plus",),
         ),
         # ---- image to video from a first frame (section 11) ----
-        ModelSpec(
+        replace(
+            _IMAGE_WAN27_HD,
+            mode=IMAGE,
+            shape=SHAPE_MEDIA,
             name="wan2.7-i2v",
             durations=tuple(range(2, 16)),
             prompt_max=5000,
@@ -345,58 +352,51 @@ MODELS: dict[str, ModelSpec] = {
             media=(("first_frame", 1), ("last_frame", 1), ("driving_audio", 1), ("first_clip", 1)),
             # Valid sets: first_frame [+ last_frame] [+ driving_audio]; first_clip [+ last_frame].
             media_exclusive=((("first_frame", "driving_audio"), ("first_clip",)),),
-            **_IMAGE_WAN27,
-            **{**_I2V, "shape": SHAPE_MEDIA},
-            **_TIERS_HD,
         ),
-        ModelSpec(
+        replace(
+            _I2V_RECENT_HD,
             name="wan2.6-i2v-flash",
             durations=tuple(range(2, 16)),
             shot_type=True,
             audio_switch=True,
             template=True,
-            **_WAN_RECENT,
-            **_I2V,
-            **_TIERS_HD,
         ),
-        ModelSpec(
+        replace(
+            _I2V_RECENT_HD,
             # Sources disagree on durations (5/10/15 or 2-15): the wider set is allowed [?].
             name="wan2.6-i2v",
             durations=tuple(range(2, 16)),
             shot_type=True,
             template=True,
-            **_WAN_RECENT,
-            **_I2V,
-            **_TIERS_HD,
         ),
-        ModelSpec(
+        replace(
+            _I2V_RECENT,
             name="wan2.5-i2v-preview",
             durations=(5, 10),
             template=True,
             resolutions=("480P", "720P", "1080P"),
             default_resolution="1080P",
-            **_WAN_RECENT,
-            **_I2V,
         ),
-        ModelSpec(
+        replace(
+            _I2V,
             name="wan2.2-i2v-flash",
             durations=(5,),
             prompt_max=800,
             template=True,
             resolutions=("480P", "720P", "1080P"),
             default_resolution="720P",
-            **_I2V,
         ),
-        ModelSpec(
+        replace(
+            _I2V,
             name="wan2.2-i2v-plus",
             durations=(5,),
             prompt_max=800,
             template=True,
             resolutions=("480P", "1080P"),
             default_resolution="1080P",
-            **_I2V,
         ),
-        ModelSpec(
+        replace(
+            _I2V,
             name="wanx2.1-i2v-turbo",
             durations=(3, 4, 5),
             prompt_max=800,
@@ -404,9 +404,9 @@ MODELS: dict[str, ModelSpec] = {
             resolutions=("480P", "720P"),
             default_resolution="720P",
             aliases=("wan2.1-i2v-turbo",),
-            **_I2V,
         ),
-        ModelSpec(
+        replace(
+            _I2V,
             name="wanx2.1-i2v-plus",
             durations=(5,),
             prompt_max=800,
@@ -414,30 +414,30 @@ MODELS: dict[str, ModelSpec] = {
             resolutions=("720P",),
             default_resolution="720P",
             aliases=("wan2.1-i2v-plus",),
-            **_I2V,
         ),
         # ---- first and last frame: another endpoint, always 5 s and silent (section 12) ----
-        ModelSpec(
+        replace(
+            _KF2V,
             name="wan2.2-kf2v-flash",
             resolutions=("480P", "720P", "1080P"),
             default_resolution="720P",
-            **_KF2V,
         ),
-        ModelSpec(
+        replace(
+            _KF2V,
             name="wanx2.1-kf2v-plus",
             resolutions=("720P",),
             default_resolution="720P",
             aliases=("wan2.1-kf2v-plus",),
-            **_KF2V,
         ),
         # ---- reference to video (section 13) ----
-        ModelSpec(name="wan2.6-r2v", **_R2V),
+        replace(_R2V, name="wan2.6-r2v"),
         # The sound switch is documented for wan2.6-i2v-flash; assumed for its r2v sibling [?].
-        ModelSpec(name="wan2.6-r2v-flash", audio_switch=True, **_R2V),
+        replace(_R2V, name="wan2.6-r2v-flash", audio_switch=True),
         # ---- the media protocol (section 17) ----
         _wan30("wan3.0-video"),
         _wan30("wan3.0-video-prime"),  # the faster variant
-        ModelSpec(
+        replace(
+            _IMAGE_WAN27_HD,
             name="wan2.7-r2v",
             mode=REFERENCE,
             shape=SHAPE_MEDIA,
@@ -449,10 +449,9 @@ MODELS: dict[str, ModelSpec] = {
             media_total_max=5,
             media_extras=("reference_voice",),
             input_video_billed=5.0,  # as wan2.6-r2v [?]
-            **_IMAGE_WAN27,
-            **_TIERS_HD,
         ),
-        ModelSpec(
+        replace(
+            _IMAGE_WAN27_HD,
             # Reference images 0-3 in one source, 4-5 in others: the wider count is allowed [?].
             name="wan2.7-videoedit",
             mode=EDIT,
@@ -464,12 +463,11 @@ MODELS: dict[str, ModelSpec] = {
             audio_setting=True,
             input_video_billed=float("inf"),  # input and output seconds [?]
             estimated=True,
-            **_IMAGE_WAN27,
-            **_TIERS_HD,
         ),
         *_happyhorse("1.0"),
         *_happyhorse("1.1"),
-        ModelSpec(
+        replace(
+            _IMAGE_WAN27_HD,
             name="happyhorse-1.0-video-edit",
             mode=EDIT,
             shape=SHAPE_MEDIA,
@@ -479,8 +477,6 @@ MODELS: dict[str, ModelSpec] = {
             audio_setting=True,
             input_video_billed=float("inf"),  # as wan2.7-videoedit [?]
             estimated=True,
-            **_IMAGE_WAN27,
-            **_TIERS_HD,
         ),
         # ---- speech to video: its own path, one task at a time (section 18) ----
         ModelSpec(

@@ -13,10 +13,14 @@ from typing import Any
 from airflow_provider_bailian import __version__
 from airflow_provider_bailian.exceptions import BailianError
 from airflow_provider_bailian.protocol import (
+    REGIONS,
     ApiStyle,
     BailianProtocol,
     parse_style,
+    region_of_host,
     resolve_base_url,
+    resolve_region,
+    workspace_base_url,
 )
 
 CONN_TYPE = "bailian"
@@ -42,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
 
 def user_agent() -> str:
     try:
+        # On first use: this module is read at DAG parsing.
         from airflow import __version__ as airflow_version
     except ImportError:  # pragma: no cover
         airflow_version = "unknown"
@@ -90,8 +95,6 @@ class BailianSettings:
         if host and conn.port and "://" in host and host.count(":") == 1:
             host = f"{host}:{conn.port}"
         if not host and _flag(get("workspace_domain")):
-            from airflow_provider_bailian.protocol import workspace_base_url
-
             host = workspace_base_url(get("workspace"), get("region"))
         style = parse_style(get("api_style"), host)
         return cls(
@@ -115,8 +118,6 @@ class BailianSettings:
     @property
     def region(self) -> str | None:
         """The DashScope region the key bills in (from the extra or the host)."""
-        from airflow_provider_bailian.protocol import REGIONS, region_of_host, resolve_region
-
         if self.extras.get("region"):
             return resolve_region(self.extras["region"])
         for region, url in REGIONS.items():

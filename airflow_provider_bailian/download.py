@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from airflow_provider_bailian._compat import object_storage_path
 from airflow_provider_bailian.exceptions import BailianError
 
 if TYPE_CHECKING:
@@ -199,8 +200,6 @@ class _StoreSink:
 
 def open_sink(destination: Any) -> tuple[Any, str]:
     """A sink for an ``ObjectStoragePath`` (or a path string) and its display name."""
-    from airflow_provider_bailian._compat import object_storage_path
-
     path = object_storage_path(destination)
     if path.protocol in _LOCAL_PROTOCOLS:
         local = Path(path.path).expanduser()
@@ -227,6 +226,7 @@ def download(
     checked here, whatever the session. ``max_bytes=None`` writes any size. ``origin``: the
     URL of the API that named ``url``, which is then checked as a redirect from it.
     """
+    # HTTP client and retry library: loaded on first use, never at DAG parsing.
     import requests
 
     shown = redact_url(url)

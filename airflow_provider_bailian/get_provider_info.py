@@ -15,7 +15,8 @@ from airflow_provider_bailian import __version__
 API_STYLES = ("gateway", "dashscope")
 REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1", "cn-hongkong")
 
-_CONN_FIELDS: dict[str, dict[str, Any]] = {
+#: The connection form's extra fields (Airflow 3 reads them here, 2.11 through the hook).
+CONN_FIELDS: dict[str, dict[str, Any]] = {
     "api_style": {
         "label": "API style",
         "description": "gateway (POST /task/bailian/text2video) or dashscope (Alibaba's /api/v1 "
@@ -79,7 +80,8 @@ _CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
 }
 
-_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+#: Hidden, relabelled and hinted standard fields (the hook gives 2.11 the same).
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port", "login"],
     "relabeling": {"host": "Base URL", "password": "API key"},
     "placeholders": {
@@ -178,8 +180,8 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "bailian",
                 "hook-class-name": "airflow_provider_bailian.hooks.bailian.BailianHook",
                 "hook-name": "Alibaba Cloud Bailian",
-                "conn-fields": _CONN_FIELDS,
-                "ui-field-behaviour": _UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],
         "extra-links": ["airflow_provider_bailian.links.video.BailianVideoLink"],

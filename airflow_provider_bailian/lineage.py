@@ -20,7 +20,7 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import RunFacet
 
-from airflow_provider_bailian.operators.base import asset_uri
+from airflow_provider_bailian.outputs import asset_uri
 
 
 @attr.define

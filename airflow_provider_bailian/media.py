@@ -24,11 +24,18 @@ far as the worker may read: ``[bailian] input_roots`` narrows that to folders an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import io
 import os
+import struct
+import wave
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_bailian import storage_roots as sr
+from airflow_provider_bailian._compat import object_storage_path
 from airflow_provider_bailian.capabilities import (
     IMAGE_FORMATS,
     KIND_IMAGE,
@@ -39,6 +46,7 @@ from airflow_provider_bailian.capabilities import (
 )
 from airflow_provider_bailian.exceptions import BailianValidationError
 from airflow_provider_bailian.models import LocalFile, LocalImage
+from airflow_provider_bailian.validation import check_media_seconds
 
 if TYPE_CHECKING:
     from airflow_provider_bailian.capabilities import ModelSpec
@@ -68,8 +76,6 @@ def load_local_media(request: VideoRequest) -> VideoRequest:
 
     Raises one ``BailianValidationError`` naming every bad input, before anything is sent.
     """
-    from airflow_provider_bailian.validation import check_media_seconds
-
     spec = request.spec
     problems: Problems = []
 
@@ -186,8 +192,6 @@ def media_seconds(handle: Any, fmt: str) -> float | None:
         if fmt in ("MP4", "MOV"):
             return _mp4_seconds(handle)
         if fmt == "WAV":
-            import wave
-
             with wave.open(handle) as audio:
                 rate = audio.getframerate()
                 return audio.getnframes() / rate if rate else None
@@ -198,8 +202,6 @@ def media_seconds(handle: Any, fmt: str) -> float | None:
 
 def _mp4_seconds(handle: Any) -> float | None:
     """Walk the box headers (seeking past payloads) to ``moov/mvhd``: timescale, duration."""
-    import struct
-
     end: int | None = None
     while True:
         start = handle.tell()
@@ -261,8 +263,6 @@ def allowed_input(source: str) -> str:
 
     Raises ``storage_roots.NotAllowed`` saying what is allowed.
     """
-    from airflow_provider_bailian import storage_roots as sr
-
     try:
         roots = sr.configured_roots(sr.INPUT_ROOTS)
     except sr.NotAllowed as exc:
@@ -283,6 +283,7 @@ def check_image(
 
     The format comes from the bytes, never the file name.
     """
+    # Pillow: only when an image file is read.
     from PIL import Image, UnidentifiedImageError
 
     model = spec.name if spec else "this model"
@@ -363,7 +364,6 @@ def open_input(source: str) -> Any:
     """A binary handle on a local path, ``file://`` or object-storage URL (read at execute time)."""
     if "://" not in source:
         return open(os.path.expanduser(source), "rb")
-    from airflow_provider_bailian._compat import object_storage_path
 
     return object_storage_path(source).open("rb")
 
@@ -379,7 +379,6 @@ def _read(source: str, size: int) -> bytes:
     if "://" not in source:
         with open(os.path.expanduser(source), "rb") as handle:
             return _read_upto(handle, size)
-    from airflow_provider_bailian._compat import object_storage_path
 
     with object_storage_path(source).open("rb") as handle:
         return _read_upto(handle, size)
@@ -398,9 +397,6 @@ def _read_upto(handle: Any, size: int) -> bytes:
 
 
 def _decode_data_uri(value: str) -> bytes:
-    import base64
-    import binascii
-
     try:
         return base64.b64decode(value.split(",", 1)[1], validate=True)
     except (IndexError, binascii.Error, ValueError):
@@ -408,8 +404,6 @@ def _decode_data_uri(value: str) -> bytes:
 
 
 def _bytes_io(data: bytes) -> Any:
-    import io
-
     return io.BytesIO(data)
 
 

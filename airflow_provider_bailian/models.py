@@ -10,6 +10,9 @@ wire layout is ``protocol.py``; statuses and results are ``results.py`` (re-expo
 
 from __future__ import annotations
 
+import ast
+import base64
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -21,6 +24,7 @@ from airflow_provider_bailian.capabilities import (
     FRAMES,
     IMAGE,
     IMAGE_FORMATS,
+    MEDIA_EXTRA_INPUTS,
     MODELS,
     RATIOS,
     REFERENCE,
@@ -85,8 +89,6 @@ class LocalImage:
     sha256: str
 
     def data_uri(self) -> str:
-        import base64
-
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
     @property
@@ -137,8 +139,6 @@ class MediaItem:
 
     def with_values(self, change: Callable[[str, str, Any], Any]) -> MediaItem:
         """The item with its url (and input-valued extras) passed through ``change``."""
-        from airflow_provider_bailian.capabilities import MEDIA_EXTRA_INPUTS
-
         extra = {
             k: change(f"{self.label}.{k}", k, v) if k in MEDIA_EXTRA_INPUTS and v else v
             for k, v in self.extra.items()
@@ -241,6 +241,7 @@ class VideoRequest(_Media):
         warnings; raises ``BailianValidationError`` naming each bad field, its value and
         what is allowed. Nothing is sent before this passes.
         """
+        # That module imports this one: a circle at import time.
         from airflow_provider_bailian.validation import validate_request
 
         return validate_request(self)
@@ -297,7 +298,12 @@ class VideoRequest(_Media):
     def media_values(self) -> list[Any]:
         """Every input value (after loading: URLs, data URIs, LocalImage, LocalFile, oss://)."""
         found: list[Any] = []
-        self.map_inputs(lambda _label, _type, v: found.append(v) or v)
+
+        def keep(_label: str, _type: str, value: Any) -> Any:
+            found.append(value)
+            return value
+
+        self.map_inputs(keep)
         return found
 
     def text_inputs(self) -> dict[str, Any]:
@@ -310,6 +316,7 @@ class VideoRequest(_Media):
     # ---- the wire (laid out by protocol.py) -------------------------------------------------
     def to_body(self) -> dict[str, Any]:
         """The JSON body both API styles take, with only the fields that are set."""
+        # That module imports this one: a circle at import time.
         from airflow_provider_bailian.protocol import request_body
 
         return request_body(self)
@@ -602,9 +609,6 @@ class Speech2VideoRequest(VideoRequest):
 
 
 def parse_list(text: str) -> Any:
-    import ast
-    import json
-
     for parse in (json.loads, ast.literal_eval):
         try:
             value = parse(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -27,6 +28,7 @@ from airflow_provider_bailian.capabilities import (
     SHAPE_PROMPT,
     SHAPE_REFERENCES,
     SHAPE_SPEECH,
+    models_of,
 )
 from airflow_provider_bailian.exceptions import (
     BailianAmbiguousSubmissionError,
@@ -42,6 +44,7 @@ from airflow_provider_bailian.models import (
     TaskStatus,
     Usage,
     VideoRequest,
+    wire,
 )
 from airflow_provider_bailian.results import content_check_note
 
@@ -152,8 +155,6 @@ def request_body(request: VideoRequest) -> dict[str, Any]:
     the request's order (the order the prompt counts them); older shapes put each input in
     its own field (``img_url``, ``first_frame_url``, ``reference_urls``, ``image_url``).
     """
-    from airflow_provider_bailian.models import wire
-
     shape = request.route.shape
     inp = request.text_inputs()
     items = request.media_items()
@@ -353,7 +354,7 @@ class BailianProtocol:
 
     def upload_policy(self, model: str) -> HttpRequest:
         """Step 1 of a temporary-file upload (§14): the signed form for this model."""
-        self._require_dashscope("upload local files (upload_local_files=True)")
+        self.require_dashscope("upload local files (upload_local_files=True)")
         return HttpRequest(
             "GET",
             self.base_url + DASHSCOPE_UPLOAD_PATH,
@@ -392,12 +393,12 @@ class BailianProtocol:
         return HttpRequest("GET", self.base_url + self._task_path(task_id), self._headers())
 
     def cancel(self, task_id: str) -> HttpRequest:
-        self._require_dashscope("cancel")
+        self.require_dashscope("cancel")
         url = self.base_url + self._task_path(task_id) + "/cancel"
         return HttpRequest("POST", url, self._headers(), operation="cancel")
 
     def list_tasks(self, **filters: Any) -> HttpRequest:
-        self._require_dashscope("list tasks")
+        self.require_dashscope("list tasks")
         params = {k: v for k, v in filters.items() if v is not None}
         return HttpRequest(
             "GET",
@@ -427,7 +428,8 @@ class BailianProtocol:
         """Only DashScope lists the account's tasks (the gateway has no list endpoint)."""
         return self.style is ApiStyle.DASHSCOPE
 
-    def _require_dashscope(self, what: str) -> None:
+    def require_dashscope(self, what: str) -> None:
+        """Refuse, before sending, an operation only the DashScope style has an endpoint for."""
         if self.style is not ApiStyle.DASHSCOPE:
             raise BailianError(
                 f"The {self.style.value} API style has no endpoint to {what}; "
@@ -470,7 +472,9 @@ class BailianProtocol:
             raise err
         data = self._json_or_none(answer)
         output = data.get("output") if isinstance(data, dict) else None
-        task_id = output.get("task_id") if isinstance(output, dict) else None
+        if not isinstance(output, dict):
+            output = {}
+        task_id = output.get("task_id")
         if not task_id:
             raise BailianAmbiguousSubmissionError(
                 f"The submission was accepted (HTTP {answer.status}) but the answer holds no task id: {self._snippet(answer)}. "
@@ -669,8 +673,6 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
     except ValueError:
         pass
     try:
-        import time
-
         when = parsedate_to_datetime(value).timestamp()
         return max(0.0, when - (now if now is not None else time.time()))
     except (TypeError, ValueError):
@@ -679,8 +681,6 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
 
 def _gateway_models(modes: tuple[str, ...]) -> list[Any]:
     """The models of these modes that the gateway style can route."""
-    from airflow_provider_bailian.capabilities import models_of
-
     return [
         s for s in models_of(*modes) if s.endpoint == ENDPOINT_VIDEO and s.shape in GATEWAY_PATHS
     ]

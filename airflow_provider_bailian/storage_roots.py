@@ -91,6 +91,7 @@ def configured_roots(option: str, config: Any = None) -> tuple[Root, ...]:
     """``[bailian] <option>`` parsed (empty when unset). ``config`` defaults to the config of
     the running component (the Task SDK's on an Airflow 3 worker)."""
     if config is None:
+        # Airflow's config, read on use (this module loads in tests without it).
         from airflow_provider_bailian._compat import conf as config
     return parse_roots(config.get(SECTION, option, fallback="") or "")
 

@@ -143,3 +143,32 @@ def test_config_options_are_declared_and_airflow_lists_them() -> None:
         timeout=180,
     )
     assert value.stdout.strip().splitlines()[-1] == "/data/bailian-videos"
+
+
+def test_the_delivery_contract_is_cheap_and_one() -> None:
+    """``outputs`` loads no Airflow (the gallery and lineage read it); its names are the
+    ones the operator modules have always exported."""
+    probe = (
+        "import sys\n"
+        "import airflow_provider_bailian.outputs\n"
+        "print('AF=' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('airflow', 'sqlalchemy', 'requests', 'httpx'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "AF=\n" in done.stdout + "\n", done.stdout
+
+    from airflow_provider_bailian import outputs
+    from airflow_provider_bailian.links import video
+    from airflow_provider_bailian.operators import base, text2video
+    from airflow_provider_bailian.plugins import videos
+
+    names = [n for n in dir(outputs) if n.startswith("XCOM_") and n != "XCOM_KEYS"]
+    names += ["asset_uri", "declare_video_asset", "record_asset_events", "usage_summary"]
+    for name in names:
+        assert getattr(base, name) is getattr(outputs, name), name
+        assert getattr(text2video, name) is getattr(outputs, name), name
+    assert video.XCOM_VIDEO_URL == outputs.XCOM_VIDEO_URL == "video_url"
+    assert videos.XCOM_KEYS == ("task_id", "video_url", "result", "usage", "cost", "video_path")

@@ -89,6 +89,26 @@ def test_aliases_resolve_to_table_entries() -> None:
     assert warnings == []
 
 
+def test_every_row_is_a_named_model_with_its_modes_facts() -> None:
+    """Rows are built on shared base specs: none is left unnamed, and the bases' facts land."""
+    from airflow_provider_bailian.capabilities import FRAMES, IMAGE, SHAPE_FRAME_URLS
+
+    assert all(name and spec.name == name for name, spec in MODELS.items())
+    assert "" not in MODELS
+    flash = MODELS["wan2.6-i2v-flash"]
+    assert (flash.mode, flash.audio, flash.prompt_max) == (IMAGE, True, 1500)
+    assert (flash.resolutions, flash.default_resolution) == (("720P", "1080P"), "1080P")
+    kf2v = MODELS["wan2.2-kf2v-flash"]
+    assert (kf2v.mode, kf2v.shape, kf2v.durations, kf2v.prompt_max) == (
+        FRAMES,
+        SHAPE_FRAME_URLS,
+        (5,),
+        800,
+    )
+    assert MODELS["wan2.7-r2v"].image_px == (240, 8000)
+    assert MODELS["happyhorse-1.1-i2v"].media == (("first_frame", 1),)
+
+
 def test_body_contains_only_fields_that_were_set() -> None:
     request, _ = Text2VideoRequest(**BASE, negative_prompt="", watermark=False).validated()
     assert request.to_body() == {

@@ -116,7 +116,7 @@ _T1080 = {"1080P": _SIZES_1080P}
 
 
 def _i2v(
-    tiers: dict[str, tuple[str, ...]],
+    tiers: Mapping[str, tuple[str, ...]],
     default: str,
     durations: tuple[int, ...],
     prompt_max: int,

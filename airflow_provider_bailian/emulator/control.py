@@ -12,20 +12,38 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_provider_bailian.emulator.faults import check_fault
 from airflow_provider_bailian.emulator.replies import Reply, json_reply
 
-if TYPE_CHECKING:
-    from airflow_provider_bailian.emulator.server import BailianEmulator
+
+class Controlled(Protocol):
+    """The Python API the endpoints mirror (``BailianEmulator`` has it)."""
+
+    @property
+    def requests(self) -> list[dict[str, Any]]: ...
+    @property
+    def tasks(self) -> dict[str, dict[str, Any]]: ...
+    @property
+    def uploads(self) -> dict[str, dict[str, Any]]: ...
+    @property
+    def faults(self) -> list[dict[str, Any]]: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    def clear_faults(self) -> None: ...
+    def add_fault(self, route: str, kind: str, times: int = 1, **opts: Any) -> None: ...
+    def reset(self) -> None: ...
+    def configure(self, **opts: Any) -> dict[str, Any]: ...
+    def advance(self, seconds: float) -> None: ...
+    def now(self) -> float: ...
 
 
 _READS = ("GET", "HEAD")
 
 
 def control(
-    emulator: BailianEmulator,
+    emulator: Controlled,
     method: str,
     path: str,
     body: bytes,

@@ -1,8 +1,9 @@
 """Request plumbing: the threaded HTTP server, reading bodies, writing replies.
 
-Knows nothing of the API: every request goes to ``BailianEmulator._handle_http`` and the
-:class:`~.replies.Reply` it returns is written here (dropped connections and truncated
-bodies included, so injected faults look like real network failures).
+Knows nothing of the API: the server is built with a :class:`Backend` (the emulator hands
+in its own request handler and connection tracker), every request goes to its ``handle``,
+and the :class:`~.replies.Reply` it returns is written here (dropped connections and
+truncated bodies included, so injected faults look like real network failures).
 """
 
 from __future__ import annotations
@@ -11,14 +12,25 @@ import contextlib
 import socket
 import socketserver
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_bailian.emulator.media import iter_body
 from airflow_provider_bailian.emulator.replies import Reply
 
-if TYPE_CHECKING:
-    from airflow_provider_bailian.emulator.server import BailianEmulator
+
+@dataclass(frozen=True)
+class Backend:
+    """What the HTTP server serves, handed in by its owner at construction."""
+
+    #: ``(method, raw path, headers, body) -> Reply``: every request.
+    handle: Callable[[str, str, Any, bytes], Reply]
+    #: ``(connection, opened)``: each connection as it opens and closes (to close on stop).
+    track: Callable[[socket.socket, bool], None]
+    #: Whether unexpected handler errors stay unprinted.
+    quiet: Callable[[], bool]
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -28,7 +40,10 @@ class EmulatorServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
     request_queue_size = 128  # bursts of parallel clients must not overflow the backlog
-    emulator: BailianEmulator
+
+    def __init__(self, server_address: tuple[str, int], backend: Backend) -> None:
+        self.backend = backend
+        super().__init__(server_address, RequestHandler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall for
@@ -42,7 +57,7 @@ class EmulatorServer(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
             return
-        if not self.emulator.quiet:
+        if not self.backend.quiet():
             super().handle_error(request, client_address)
 
 
@@ -64,13 +79,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.emulator._track(self.connection, True)
+        self.server.backend.track(self.connection, True)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.server.emulator._track(self.connection, False)
+            self.server.backend.track(self.connection, False)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log; the emulator logs on its own."""
@@ -114,8 +129,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         except (ValueError, OSError):
             self.close_connection = True
             return
-        emu = self.server.emulator
-        reply = emu._handle_http(self.command, self.path, self.headers, body)
+        reply = self.server.backend.handle(self.command, self.path, self.headers, body)
         try:
             self._write(reply)
         except (ConnectionError, TimeoutError, OSError):

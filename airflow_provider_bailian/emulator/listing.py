@@ -84,7 +84,7 @@ def _positive(query: Mapping[str, str], name: str, default: int) -> int:
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)  # type: ignore[arg-type]
+        value = int(raw)
     except ValueError:
         raise _bad(name, f"must be a positive integer, got {raw!r}") from None
     if value < 1:

@@ -18,7 +18,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from airflow_provider_bailian.emulator.catalog import (
     FILE_LIMITS,
@@ -168,6 +168,7 @@ def check_items(
             )
         if item.get("url") is None:
             raise bad(f"{field}.url", "is required")
+        kind = cast(str, kind)  # one of the model's types (checked above)
         seen = check_file(f"{field}.url", kind, item["url"], model_name, model, ctx)
         if item.get("reference_voice") is not None:
             if not model["voices"] or kind not in _VOICED:

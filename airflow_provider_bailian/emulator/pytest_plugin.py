@@ -33,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def bailian_emulator(request: pytest.FixtureRequest) -> Iterator[BailianEmulator]:
     """A running Bailian API emulator for one test (see the module docstring)."""
+    # On use: pytest loads this plugin in every session of a project that installs us.
     from airflow_provider_bailian.emulator.server import BailianEmulator
 
     options = dict(_DEFAULTS)

@@ -41,11 +41,7 @@ from airflow_provider_bailian.emulator.faults import (
     task_failure,
     throttled_reply,
 )
-from airflow_provider_bailian.emulator.handler import (
-    EmulatorServer,
-    EmulatorServer6,
-    RequestHandler,
-)
+from airflow_provider_bailian.emulator.handler import Backend, EmulatorServer, EmulatorServer6
 from airflow_provider_bailian.emulator.images import IMAGE_FORMATS, image_info
 from airflow_provider_bailian.emulator.listing import (
     LIST_OPTIONS,
@@ -185,8 +181,8 @@ class BailianEmulator:
             return self
         sample()  # fail early if the asset is missing
         server_cls = EmulatorServer6 if ":" in self.host else EmulatorServer
-        server = server_cls((self.host, self._requested_port), RequestHandler)
-        server.emulator = self
+        backend = Backend(handle=self._handle_http, track=self._track, quiet=lambda: self.quiet)
+        server = server_cls((self.host, self._requested_port), backend)
         self._server = server
         self._stop_event.clear()
         self._thread = threading.Thread(

@@ -25,7 +25,7 @@ from airflow_provider_bailian.exceptions import (
     BailianValidationError,
     BailianWaitTimeoutError,
 )
-from airflow_provider_bailian.get_provider_info import _CONN_FIELDS, _UI_FIELD_BEHAVIOUR
+from airflow_provider_bailian.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_bailian.models import (
     LocalFile,
     LocalImage,
@@ -95,6 +95,7 @@ class BailianHook(BaseHook):
 
     @cached_property
     def _session(self) -> requests.Session:
+        # HTTP client and retry library: loaded on first use, never at DAG parsing.
         import requests
 
         return requests.Session()
@@ -105,8 +106,9 @@ class BailianHook(BaseHook):
                 self.__dict__.pop(name).close()
 
     # ---- transport ----------------------------------------------------------------------
-    def _send(self, request: HttpRequest, *, stream: bool = False) -> HttpAnswer:
+    def _send(self, request: HttpRequest) -> HttpAnswer:
         """Send one request; transport failures become ``BailianTransportError``."""
+        # HTTP client and retry library: loaded on first use, never at DAG parsing.
         import requests
 
         s = self.settings
@@ -136,6 +138,7 @@ class BailianHook(BaseHook):
         retries only what certainly created nothing: a connection that was never made,
         and 429 throttling (for up to ``throttle_max_wait`` seconds).
         """
+        # HTTP client and retry library: loaded on first use, never at DAG parsing.
         from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 
         s = self.settings
@@ -153,13 +156,15 @@ class BailianHook(BaseHook):
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             delay = backoff(state)
-            if exc is not None and (exc.retry_after or 0) > delay:
-                delay = min(float(exc.retry_after), max(s.throttle_max_wait, s.retry_max_wait))
+            # Only the provider's errors are retried (should_retry), so only they get here.
+            retry_after = exc.retry_after if isinstance(exc, BailianError) else None
+            if retry_after is not None and retry_after > delay:
+                delay = min(float(retry_after), max(s.throttle_max_wait, s.retry_max_wait))
             return delay
 
         def stop(state: RetryCallState) -> bool:
             exc = state.outcome.exception() if state.outcome else None
-            if is_throttled(exc) and submission:
+            if exc is not None and is_throttled(exc) and submission:
                 return time.monotonic() - started >= s.throttle_max_wait
             return state.attempt_number > s.max_retries
 
@@ -250,6 +255,7 @@ class BailianHook(BaseHook):
         self, request: VideoRequest, *, upload_local_files: bool = False
     ) -> VideoRequest:
         """Validate, read and check file inputs, and upload them when asked: all before sending."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.media import is_loaded, load_local_media, upload_local_media
 
         if not is_loaded(request):  # the operators validate and read once, before this
@@ -266,6 +272,7 @@ class BailianHook(BaseHook):
 
         Videos, audio and documents read from files always do; images only when asked.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.media import has_local_files, has_local_images
 
         if has_local_files(request):
@@ -308,6 +315,7 @@ class BailianHook(BaseHook):
         video, audio or document is streamed from its source (constant memory), opened
         again for every attempt.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.media import open_input, upload_key_name
 
         policy_request = self.protocol.upload_policy(model)
@@ -350,6 +358,7 @@ class BailianHook(BaseHook):
 
     def _post_form(self, host: str, form: dict[str, str], file: tuple[str, Any, str]) -> Any:
         """The multipart POST, streamed (``requests_toolbelt``): the file part goes last."""
+        # HTTP client and retry library: loaded on first use, never at DAG parsing.
         from requests_toolbelt import MultipartEncoder
 
         encoder = MultipartEncoder(fields=[*form.items(), ("file", file)])
@@ -409,9 +418,10 @@ class BailianHook(BaseHook):
         ``recovery_timeout``, ``recovery_skew``, ``recovery_max_candidates``) and never
         submits. See ``airflow_provider_bailian.recovery``.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.recovery import RecoveryLimits, find_orphan
 
-        self.protocol._require_dashscope("list tasks")
+        self.protocol.require_dashscope("list tasks")
         limits = RecoveryLimits.from_extras(self.settings.extras)
         return find_orphan(
             _RecoveryReader(self), body, since=since, until=until, claimed=claimed, limits=limits
@@ -419,6 +429,7 @@ class BailianHook(BaseHook):
 
     def _paced(self, http: HttpRequest, what: str) -> HttpAnswer:
         """Send a read-only request through the query limiter and the query retry rules."""
+        # The async client's module (httpx): only for the paced reads.
         from airflow_provider_bailian.hooks.bailian_async import rate_limiter_for
 
         limiter = rate_limiter_for(self.settings)
@@ -462,6 +473,7 @@ class BailianHook(BaseHook):
 
         A timeout leaves the Bailian task running: it is not cancelled.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.polling import PollPolicy
 
         policy = policy or PollPolicy.create(poll_interval=poll_interval)
@@ -511,12 +523,14 @@ class BailianHook(BaseHook):
         sent to the video host. ``max_bytes`` (default: the connection extra
         ``max_download_bytes``, 4 GiB) caps the video. See ``airflow_provider_bailian.download``.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.download import CHUNK_SIZE, download, url_secrets
 
         if url is None:
             if not task_id:
                 raise BailianError("download_video needs a task_id or a url")
             url = self.get_finished_task(task_id).video_url
+            assert url is not None  # get_finished_task raises for a task without a video
         for secret in url_secrets(url):
             mask_secret(secret)
         s = self.settings
@@ -552,8 +566,10 @@ class BailianHook(BaseHook):
         It does not trust the environment either: no ``.netrc`` entry, proxy variable or CA
         bundle variable of the worker applies to these hosts. Redirects: see ``download``.
         """
+        # HTTP client and retry library: loaded on first use, never at DAG parsing.
         import requests
 
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.download import MAX_REDIRECTS
 
         session = requests.Session()
@@ -563,6 +579,7 @@ class BailianHook(BaseHook):
 
     def price_table(self, overrides: dict[str, Any] | None = None) -> PriceTable:
         """The price table for this connection's region, with connection and call overrides."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.pricing import PriceTable
 
         return PriceTable(self.settings.region, {**self.settings.prices, **(overrides or {})})
@@ -597,6 +614,7 @@ class BailianHook(BaseHook):
     # ---- connection form (Airflow 2.11 reads these; Airflow 3 reads the provider info) ----
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
+        # Airflow 2.11's connection form only (its web server has these).
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
         from wtforms import StringField
@@ -607,12 +625,12 @@ class BailianHook(BaseHook):
                 widget=BS3TextFieldWidget(),
                 description=spec["description"],
             )
-            for name, spec in _CONN_FIELDS.items()
+            for name, spec in CONN_FIELDS.items()
         }
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        behaviour = dict(_UI_FIELD_BEHAVIOUR)
+        behaviour = dict(UI_FIELD_BEHAVIOUR)
         behaviour["hidden_fields"] = behaviour.pop("hidden-fields")
         return behaviour
 
@@ -646,6 +664,7 @@ def _transport_error(
     exc: Exception, request: HttpRequest, protocol: BailianProtocol
 ) -> BailianTransportError:
     """Say whether the request may have reached the server: that decides a resubmission."""
+    # HTTP client and retry library: loaded on first use, never at DAG parsing.
     import requests
 
     sent = True
@@ -658,6 +677,7 @@ def _transport_error(
 
 def _never_connected(exc: BaseException) -> bool:
     """True for DNS failures and refused connections: the server saw nothing."""
+    # HTTP client and retry library: loaded on first use, never at DAG parsing.
     from urllib3.exceptions import NameResolutionError, NewConnectionError
 
     seen: set[int] = set()
@@ -677,6 +697,7 @@ def _never_connected(exc: BaseException) -> bool:
 
 
 def _requests_error() -> type[Exception]:
+    # HTTP client and retry library: loaded on first use, never at DAG parsing.
     import requests
 
     return requests.exceptions.RequestException

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_bailian._compat import AIRFLOW_V3, BaseOperatorLink
+from airflow_provider_bailian.outputs import XCOM_VIDEO_URL
 
-XCOM_VIDEO_URL = "video_url"
+__all__ = ["XCOM_VIDEO_URL", "BailianVideoLink"]
 
 
 class BailianVideoLink(BaseOperatorLink):
@@ -19,6 +20,7 @@ class BailianVideoLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         if AIRFLOW_V3:
+            # Airflow's XCom model, on first use (the link is built at DAG parsing).
             from airflow.sdk.execution_time.xcom import XCom
         else:
             from airflow.models.xcom import XCom  # type: ignore[no-redef]

@@ -10,7 +10,9 @@ or in the worker); the result's XCom keys, the download and its asset events.
 from __future__ import annotations
 
 import json
+import os
 import time
+from dataclasses import fields
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,72 +20,47 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_bailian import metrics
 from airflow_provider_bailian._compat import BaseOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
+from airflow_provider_bailian.exceptions import (
+    BailianBudgetError,
+    BailianError,
+    BailianTaskFailedError,
+    BailianWaitTimeoutError,
+)
 from airflow_provider_bailian.links.video import BailianVideoLink
+
+# The delivery contract lives in ``outputs``; DAGs and older code import it from here too.
+from airflow_provider_bailian.outputs import (
+    XCOM_COST,
+    XCOM_RESULT,
+    XCOM_TASK_ID,
+    XCOM_USAGE,
+    XCOM_VIDEO_PATH,
+    XCOM_VIDEO_URL,
+    asset_uri,
+    declare_video_asset,
+    record_asset_events,
+    usage_summary,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_bailian.hooks.bailian import BailianHook
-    from airflow_provider_bailian.models import Submission, TaskResult, Usage, VideoRequest
+    from airflow_provider_bailian.models import Submission, TaskResult, VideoRequest
     from airflow_provider_bailian.pricing import CostEstimate
     from airflow_provider_bailian.reattach import Obtained
 
-XCOM_TASK_ID = "task_id"
-XCOM_VIDEO_URL = "video_url"
-XCOM_RESULT = "result"
-XCOM_VIDEO_PATH = "video_path"
-XCOM_USAGE = "usage"
-XCOM_COST = "cost"
-
-
-def asset_uri(destination: str) -> str:
-    """The asset URI of a download destination: ``file://`` + absolute path for local files."""
-    if "://" in destination:
-        return destination
-    import os
-
-    return "file://" + os.path.abspath(os.path.expanduser(destination))
-
-
-def declare_video_asset(destination: str | None, kwargs: dict[str, Any]) -> None:
-    """A destination known at parse time becomes the task's asset outlet (unless set)."""
-    if destination and "{{" not in str(destination) and not kwargs.get("outlets"):
-        from airflow_provider_bailian._compat import asset
-
-        kwargs["outlets"] = [asset(asset_uri(str(destination)))]
-
-
-def usage_summary(usage: Usage | None) -> dict[str, Any] | None:
-    """The billed usage as plain JSON for XCom (both answer shapes normalised)."""
-    if usage is None:
-        return None
-    return {
-        "video_seconds": usage.video_seconds,
-        "video_count": usage.video_count,
-        "size": usage.size,
-        "tier": usage.tier,
-        "raw": usage.raw,
-    }
-
-
-def record_asset_events(context: Any, outlets: Any, result: TaskResult, model: str | None) -> None:
-    """Put the task id, model and prompt on the asset events of the downloaded video."""
-    from airflow_provider_bailian._compat import is_asset
-
-    events = context.get("outlet_events")
-    if events is None:
-        return
-    extra = {
-        "bailian_task_id": result.task_id,
-        "model": model,
-        "prompt": result.orig_prompt,
-        "video_url_expires": None,
-    }
-    from airflow_provider_bailian.download import url_expiry
-
-    expiry = url_expiry(result.video_url or "")
-    extra["video_url_expires"] = expiry.isoformat() if expiry else None
-    for outlet in outlets or ():
-        if is_asset(outlet):
-            events[outlet].extra.update(extra)
+__all__ = [
+    "XCOM_COST",
+    "XCOM_RESULT",
+    "XCOM_TASK_ID",
+    "XCOM_USAGE",
+    "XCOM_VIDEO_PATH",
+    "XCOM_VIDEO_URL",
+    "BailianVideoGenerationOperator",
+    "asset_uri",
+    "declare_video_asset",
+    "record_asset_events",
+    "usage_summary",
+]
 
 
 class BailianVideoGenerationOperator(BaseOperator):
@@ -135,6 +112,9 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     #: Set by every subclass (a templated field there).
     model: str
+    #: The ``dry_run`` parameter; it shadows Airflow's ``BaseOperator.dry_run()`` method (a
+    #: debugging aid that only logs the template fields), as it always has.
+    dry_run: bool  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -180,6 +160,7 @@ class BailianVideoGenerationOperator(BaseOperator):
     # ---- what a mode says -----------------------------------------------------------------
     @cached_property
     def hook(self) -> BailianHook:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.hooks.bailian import BailianHook
 
         return BailianHook(bailian_conn_id=self.bailian_conn_id)
@@ -190,8 +171,6 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def _request_from_fields(self, request_type: type[VideoRequest]) -> VideoRequest:
         """The mode's request, each field taken from the operator attribute of the same name."""
-        from dataclasses import fields
-
         return self._validated(
             request_type(**{f.name: getattr(self, f.name) for f in fields(request_type)})
         )
@@ -205,6 +184,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def request_fingerprint(self, request: VideoRequest) -> str:
         """Same request to the same connection -> same fingerprint (reattach matches on it)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.reattach import request_fingerprint
 
         return request_fingerprint(request.fingerprint_body(), self.bailian_conn_id)
@@ -224,6 +204,7 @@ class BailianVideoGenerationOperator(BaseOperator):
     # ---- execution ----------------------------------------------------------------------
     @metrics.count_refusals
     def execute(self, context: Any) -> str | None:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.media import load_local_media
         from airflow_provider_bailian.reattach import SubmissionLedger
 
@@ -232,6 +213,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         ti.xcom_push(key=XCOM_VIDEO_URL, value=None)
         request = self.build_request()
         if self.plan_fingerprint:
+            # Execute time only: keeps DAG parsing light.
             from airflow_provider_bailian.planning import check_planned
 
             # As the plan saw it: file inputs by their names, before they are read.
@@ -280,6 +262,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         before sending, the budget checked, the hook's retry rules never resend an ambiguous
         submission, and an ambiguous one is settled from Bailian's task list.
         """
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.reattach import RunClaims, SubmitOnce
 
         def send() -> Submission:
@@ -305,7 +288,6 @@ class BailianVideoGenerationOperator(BaseOperator):
         """Refuse (sending nothing) when the estimate is above ``max_cost``."""
         if self.max_cost is None:
             return
-        from airflow_provider_bailian.exceptions import BailianBudgetError
 
         if estimate is None:
             raise BailianBudgetError(
@@ -319,6 +301,7 @@ class BailianVideoGenerationOperator(BaseOperator):
             )
 
     def _defer(self, task_id: str, record: dict[str, Any]) -> None:
+        # Only a task about to defer loads the trigger (and with it httpx).
         from airflow_provider_bailian.polling import trigger_deadline
         from airflow_provider_bailian.triggers.task import BailianTaskTrigger
 
@@ -341,6 +324,7 @@ class BailianVideoGenerationOperator(BaseOperator):
     def _wait_in_worker(
         self, context: Any, task_id: str, record: dict[str, Any], ledger: Any
     ) -> str:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.polling import PollPolicy
 
         policy = PollPolicy.create(
@@ -362,11 +346,7 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
         """Turn the trigger's event into success, or a failure naming Bailian's code and message."""
-        from airflow_provider_bailian.exceptions import (
-            BailianError,
-            BailianTaskFailedError,
-            BailianWaitTimeoutError,
-        )
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import TaskResult
         from airflow_provider_bailian.reattach import SubmissionLedger
 
@@ -379,7 +359,7 @@ class BailianVideoGenerationOperator(BaseOperator):
         error_cls = {
             "failed": BailianTaskFailedError,
             "timeout": BailianWaitTimeoutError,
-        }.get(status, BailianError)
+        }.get(status or "", BailianError)
         metrics.video_ended(self, event.get("result"))
         raise error_cls(
             event.get("message") or f"Bailian wait ended with {status}",
@@ -438,8 +418,6 @@ class BailianVideoGenerationOperator(BaseOperator):
 
     def _template_path(self, name: str) -> str | None:
         """Where Jinja finds a template file: the DAG's folder, then ``template_searchpath``."""
-        import os
-
         dag = getattr(self, "dag", None)
         searchpath = getattr(dag, "template_searchpath", None) or []
         folders = [
@@ -453,11 +431,13 @@ class BailianVideoGenerationOperator(BaseOperator):
         return None
 
     def get_openlineage_facets_on_start(self) -> Any:
+        # OpenLineage is optional: only its listener calls this.
         from airflow_provider_bailian.lineage import operator_lineage
 
         return operator_lineage(self._lineage)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        # OpenLineage is optional: only its listener calls this.
         from airflow_provider_bailian.lineage import operator_lineage
 
         return operator_lineage(self._lineage)

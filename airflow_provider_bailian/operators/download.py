@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_bailian._compat import BaseOperator
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
-from airflow_provider_bailian.operators.text2video import (
+from airflow_provider_bailian.outputs import (
     XCOM_VIDEO_PATH,
     declare_video_asset,
     record_asset_events,
@@ -54,6 +54,7 @@ class BailianDownloadVideoOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> BailianHook:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.hooks.bailian import BailianHook
 
         return BailianHook(bailian_conn_id=self.bailian_conn_id)

@@ -115,6 +115,7 @@ class BailianImage2VideoOperator(BailianVideoGenerationOperator):
 
     def build_request(self) -> Image2VideoRequest:
         """The rendered request, validated against the model table (nothing read or sent yet)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import Image2VideoRequest
 
         return self._request_from_fields(Image2VideoRequest)  # type: ignore[return-value]

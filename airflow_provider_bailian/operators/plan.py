@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_provider_bailian._compat import BaseOperator
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
+from airflow_provider_bailian.exceptions import BailianBudgetError
 
 XCOM_PLAN = "plan"
 #: The planned kwargs, kept while a person decides (the return value is pushed on approval).
@@ -88,6 +89,7 @@ class BailianPlanOperator(BaseOperator):
 
     def plan(self) -> Any:
         """The rendered batch, validated and priced (reads the connection, sends nothing)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.hooks.bailian import BailianHook
         from airflow_provider_bailian.planning import build_plan, parse_requests
 
@@ -119,8 +121,6 @@ class BailianPlanOperator(BaseOperator):
         return plan.generation_kwargs()
 
     def _check_total(self, plan: Any) -> None:
-        from airflow_provider_bailian.exceptions import BailianBudgetError
-
         limits = {
             "max_total_cost": self.max_total_cost,
             "approve_above": self.approve_above,
@@ -139,8 +139,8 @@ class BailianPlanOperator(BaseOperator):
             )
 
     def _ask_for_approval(self, context: Any, plan: Any) -> None:
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.approval import approval_unavailable, request_approval
-        from airflow_provider_bailian.exceptions import BailianBudgetError
 
         total = f"{plan.total:.2f} {plan.currency}"
         why_not = approval_unavailable()
@@ -173,6 +173,7 @@ class BailianPlanOperator(BaseOperator):
 
     def execute_approved(self, context: Any, event: dict[str, Any]) -> list[dict[str, Any]]:
         """The person's answer: approval returns the planned batch; otherwise skip it."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian._compat import AirflowSkipException
         from airflow_provider_bailian.approval import decision
 

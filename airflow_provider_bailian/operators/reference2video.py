@@ -103,6 +103,7 @@ class BailianReference2VideoOperator(BailianVideoGenerationOperator):
 
     def build_request(self) -> Reference2VideoRequest:
         """The rendered request, validated against the model table (nothing read or sent yet)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import Reference2VideoRequest
 
         return self._request_from_fields(Reference2VideoRequest)  # type: ignore[return-value]

@@ -56,6 +56,7 @@ class BailianSpeech2VideoOperator(BailianVideoGenerationOperator):
 
     def build_request(self) -> Speech2VideoRequest:
         """The rendered request, validated against the model table (nothing read or sent yet)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import Speech2VideoRequest
 
         return self._request_from_fields(Speech2VideoRequest)  # type: ignore[return-value]

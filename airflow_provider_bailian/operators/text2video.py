@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_bailian.operators.base import (
+from airflow_provider_bailian.operators.base import BailianVideoGenerationOperator
+
+# The delivery contract (``outputs``), importable from here as DAGs have done.
+from airflow_provider_bailian.outputs import (
     XCOM_COST,
     XCOM_RESULT,
     XCOM_TASK_ID,
     XCOM_USAGE,
     XCOM_VIDEO_PATH,
     XCOM_VIDEO_URL,
-    BailianVideoGenerationOperator,
     asset_uri,
     declare_video_asset,
     record_asset_events,
@@ -124,6 +126,7 @@ class BailianText2VideoOperator(BailianVideoGenerationOperator):
 
     def build_request(self) -> Text2VideoRequest:
         """The rendered request, validated against the model table (nothing sent yet)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import Text2VideoRequest
 
         return self._request_from_fields(Text2VideoRequest)  # type: ignore[return-value]

@@ -90,6 +90,7 @@ class BailianVideoEditOperator(BailianVideoGenerationOperator):
 
     def build_request(self) -> VideoEditRequest:
         """The rendered request, validated against the model table (nothing read or sent yet)."""
+        # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.models import VideoEditRequest
 
         return self._request_from_fields(VideoEditRequest)  # type: ignore[return-value]

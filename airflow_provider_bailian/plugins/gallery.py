@@ -22,8 +22,9 @@ that allows its own script, style and API only (no inline code) and the signed v
 
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
 # types are imported inside ``create_app`` (Airflow 3.1+ only), at definition time.
+import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from airflow_provider_bailian._compat import AIRFLOW_V3_1
 
@@ -48,8 +49,7 @@ FILE_CSP = "default-src 'none'; media-src 'self'; sandbox"
 
 def create_app() -> Any:
     """The FastAPI app mounted at ``/bailian`` (Airflow 3.1+ only)."""
-    from typing import Annotated
-
+    # The api-server's web stack: only when the app is built (Airflow 3.1+).
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.common.db.common import SessionDep
@@ -58,6 +58,7 @@ def create_app() -> Any:
     from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
     from fastapi.staticfiles import StaticFiles
 
+    # The api-server's web stack: only when the app is built (Airflow 3.1+).
     from airflow_provider_bailian.plugins import videos
 
     app = FastAPI(title="Bailian videos", docs_url=None, redoc_url=None, openapi_url=None)
@@ -159,15 +160,13 @@ class LazyGalleryApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self._app is None:
-            import asyncio
-
             app = await asyncio.to_thread(create_app)
             if self._app is None:
                 self._app = app
         await self._app(scope, receive, send)
 
 
-class BailianGalleryPlugin(AirflowPlugin):  # type: ignore[misc,valid-type]
+class BailianGalleryPlugin(AirflowPlugin):
     """The gallery page and its API (Airflow 3.1+); nothing on older Airflow."""
 
     name = "bailian_gallery"

@@ -31,21 +31,23 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from airflow_provider_bailian import storage_roots
+from airflow_provider_bailian._compat import object_storage_path
 from airflow_provider_bailian.download import url_expiry
+from airflow_provider_bailian.outputs import (
+    XCOM_COST,
+    XCOM_KEYS,
+    XCOM_RESULT,
+    XCOM_TASK_ID,
+    XCOM_USAGE,
+    XCOM_VIDEO_PATH,
+    XCOM_VIDEO_URL,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-#: XCom keys the generation operators push (``operators/text2video.py``).
-KEY_TASK_ID = "task_id"
-KEY_VIDEO_URL = "video_url"
-KEY_RESULT = "result"
-KEY_USAGE = "usage"
-KEY_COST = "cost"
-KEY_VIDEO_PATH = "video_path"
 #: The operators' template field the stored copy was written to (``operators/base.py``).
 FIELD_DOWNLOAD_TO = "download_to"
-XCOM_KEYS = (KEY_TASK_ID, KEY_VIDEO_URL, KEY_RESULT, KEY_USAGE, KEY_COST, KEY_VIDEO_PATH)
 FINAL_STATES = ("success", "failed")
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -78,6 +80,7 @@ class TaskKey:
 
 
 def _models() -> tuple[Any, Any, Any]:
+    # The metadata database: on the api-server only, when a route asks.
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
@@ -89,6 +92,7 @@ def _generations(
     readable_dag_ids: Collection[str], dag_id: str | None, run_id: str | None
 ) -> tuple[Any, Any]:
     """The filtered ``select`` of final generations (unordered) and the TaskInstance model."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import and_, exists, select
     from sqlalchemy.orm import aliased
 
@@ -112,7 +116,7 @@ def _generations(
                 submitted.run_id == TI.run_id,
                 submitted.task_id == TI.task_id,
                 submitted.map_index == TI.map_index,
-                submitted.key == KEY_TASK_ID,
+                submitted.key == XCOM_TASK_ID,
             ),
         )
         .where(
@@ -120,7 +124,7 @@ def _generations(
                 link.dag_run_id == submitted.dag_run_id,
                 link.task_id == submitted.task_id,
                 link.map_index == submitted.map_index,
-                link.key == KEY_VIDEO_URL,
+                link.key == XCOM_VIDEO_URL,
             ),
             TI.state.in_(FINAL_STATES),
             TI.dag_id.in_(sorted(readable_dag_ids)),
@@ -148,6 +152,7 @@ def list_videos(
 
     ``roots``: where stored copies may be read (default ``[bailian] gallery_roots``).
     """
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import func, select
 
     if not readable_dag_ids or (dag_id and dag_id not in readable_dag_ids):
@@ -190,6 +195,7 @@ def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict
     Capped: the first ``MAX_FILTER_DAGS`` DAGs by id, each with its ``MAX_FILTER_RUNS``
     newest runs (older runs stay reachable through the DAG filter and the pages).
     """
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import func, select
 
     if not readable_dag_ids:
@@ -222,6 +228,7 @@ def list_filters(session: Session, *, readable_dag_ids: Collection[str]) -> dict
 
 
 def _ti_clause(model: Any, keys: Iterable[TaskKey]) -> Any:
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import tuple_
 
     return tuple_(model.dag_id, model.run_id, model.task_id, model.map_index).in_(
@@ -234,6 +241,7 @@ def _xcoms_of(
 ) -> dict[TaskKey, dict[str, Any]]:
     """The generation XComs of these task instances, by the XCom table's primary key
     (dag run, task, map index, key); rows of other task instances are dropped here."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import select
 
     if not keys:
@@ -264,6 +272,7 @@ def _xcoms_of(
 
 def _rendered_fields_of(session: Session, keys: list[TaskKey]) -> dict[TaskKey, dict[str, Any]]:
     """Rendered ``prompt`` and ``model`` (Airflow keeps them for recent runs only)."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import select
 
     if not keys:
@@ -297,20 +306,20 @@ def describe(
     roots: Collection[storage_roots.Root] = (),
 ) -> dict[str, Any]:
     """One generation as the API returns it. The page picks its player from ``play``."""
-    result = _dict(xcoms.get(KEY_RESULT))
-    usage = _dict(xcoms.get(KEY_USAGE))
-    cost = _dict(xcoms.get(KEY_COST)) or None
+    result = _dict(xcoms.get(XCOM_RESULT))
+    usage = _dict(xcoms.get(XCOM_USAGE))
+    cost = _dict(xcoms.get(XCOM_COST)) or None
     state = getattr(state, "value", state)
-    video_url = _text(xcoms.get(KEY_VIDEO_URL))
+    video_url = _text(xcoms.get(XCOM_VIDEO_URL))
     expiry = url_expiry(video_url) if video_url else None
-    video_path = _text(xcoms.get(KEY_VIDEO_PATH))
+    video_path = _text(xcoms.get(XCOM_VIDEO_PATH))
     status = result.get("status") or ("SUCCEEDED" if state == "success" else "FAILED")
     item = {
         "dag_id": key.dag_id,
         "run_id": key.run_id,
         "task_id": key.task_id,
         "map_index": key.map_index,
-        "bailian_task_id": _text(xcoms.get(KEY_TASK_ID)) or result.get("task_id"),
+        "bailian_task_id": _text(xcoms.get(XCOM_TASK_ID)) or result.get("task_id"),
         "model": (cost or {}).get("model") or _text(rendered.get("model")),
         "prompt": result.get("orig_prompt") or _text(rendered.get("prompt")),
         "actual_prompt": result.get("actual_prompt"),
@@ -359,6 +368,7 @@ def play_source(item: dict[str, Any], *, stored: bool) -> dict[str, Any]:
 
 def gallery_roots() -> tuple[storage_roots.Root, ...]:
     """``[bailian] gallery_roots`` of the api-server; a malformed value serves nothing."""
+    # The metadata database: on the api-server only, when a route asks.
     from airflow.configuration import conf
 
     try:
@@ -374,8 +384,8 @@ def gallery_roots() -> tuple[storage_roots.Root, ...]:
 
 def is_generation(xcoms: dict[str, Any]) -> bool:
     """The provider's own XComs of a finished generation: the Bailian task id and its result."""
-    task_id = _text(xcoms.get(KEY_TASK_ID))
-    result = _dict(xcoms.get(KEY_RESULT))
+    task_id = _text(xcoms.get(XCOM_TASK_ID))
+    result = _dict(xcoms.get(XCOM_RESULT))
     return (
         bool(task_id) and result.get("task_id") == task_id and result.get("status") == "SUCCEEDED"
     )
@@ -397,7 +407,7 @@ def stored_copy(
     must name the same location. A local copy is checked down to its first bytes; an
     object-store copy by its URL here and by its bytes when the file route opens it
     (``open_stored``)."""
-    location = _text(xcoms.get(KEY_VIDEO_PATH))
+    location = _text(xcoms.get(XCOM_VIDEO_PATH))
     if location is None:
         return None
     if not roots:
@@ -462,6 +472,7 @@ def _check_local_video(path: str) -> None:
 
 def _known_store(location: str) -> bool:
     try:
+        # Optional: object stores, present with Airflow's object storage.
         import fsspec
 
         fsspec.get_filesystem_class(location.split("://", 1)[0].lower())
@@ -474,8 +485,6 @@ def open_stored(
     key: TaskKey, allowed: storage_roots.Allowed, chunk_size: int = 1024 * 1024
 ) -> Iterator[bytes] | None:
     """The chunks of an object-store copy, once its first bytes show a video; else ``None``."""
-    from airflow_provider_bailian._compat import object_storage_path
-
     try:
         source = object_storage_path(allowed.location).open("rb")
     except Exception as exc:  # any store's own error: missing, denied, no connection
@@ -510,6 +519,7 @@ def download_name(key: TaskKey) -> str:
 
 def generation_xcoms(session: Session, key: TaskKey) -> dict[str, Any]:
     """The generation XComs of one task instance (the caller has checked read access)."""
+    # The metadata database: on the api-server only, when a route asks.
     from sqlalchemy import select
 
     XComModel, _, _ = _models()
