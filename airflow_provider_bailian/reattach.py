@@ -509,5 +509,5 @@ def _variable() -> Any:
     try:
         from airflow.sdk import Variable
     except ImportError:
-        from airflow.models import Variable  # type: ignore[no-redef]
+        from airflow.models import Variable
     return Variable

@@ -174,7 +174,8 @@ def compare(body: Mapping[str, Any], answer: Mapping[str, Any]) -> tuple[Verdict
         evidence.append(f"input.{name}")
     shown_params = answer.get("parameters")
     shown_params = shown_params if isinstance(shown_params, Mapping) else {}
-    usage = answer.get("usage") if isinstance(answer.get("usage"), Mapping) else {}
+    raw_usage = answer.get("usage")
+    usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
     for name, wanted in (body.get("parameters") or {}).items():
         shown = shown_params.get(name)
         if shown is None:
@@ -267,7 +268,8 @@ def _list_window(
         total_pages = _as_int(page.get("total_page"))
         if not rows or (total_pages is not None and page_no >= total_pages):
             return items, True
-        if total_pages is None and len(rows) < _as_int(page.get("page_size"), limits.page_size):
+        page_size = _as_int(page.get("page_size")) or limits.page_size
+        if total_pages is None and len(rows) < page_size:
             return items, True
         created = [_as_int(r.get("gmt_create")) for r in rows]
         newest_first = None not in created and created == sorted(created, reverse=True)  # type: ignore[type-var]

@@ -689,6 +689,8 @@ class StatusWatcher:
 def _start_time(row: dict[str, Any], now: float) -> float:
     """A list item's ``start_time`` (epoch ms) when plausible on our clock, else now."""
     value = row.get("start_time")
+    if value is None:
+        return now
     try:
         started = float(value) / 1000.0
     except (TypeError, ValueError):

@@ -167,10 +167,9 @@ class BailianTaskTrigger(BaseTrigger):
             if remaining is not None and remaining <= 0:
                 return True
             changed = asyncio.ensure_future(reg.changed.wait())
+            either: set[asyncio.Future[Any]] = {reg.future, changed}
             try:
-                await asyncio.wait(
-                    {reg.future, changed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait(either, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 changed.cancel()
             if reg.changed.is_set() and not reg.future.done():
