@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +262,15 @@ def trigger_logs_by_job(work: Path, dag_id: str) -> dict[str, dict[str, str]]:
             key = str(path.parent / path.name[: match.start()])
             found.setdefault(match.group(1), {})[key] = path.read_text(errors="replace")
     return found
+
+
+def _log_time(line: str) -> float | None:
+    """The epoch seconds of a log line's leading ISO timestamp, or None."""
+    try:
+        stamp = line.split(" ", 1)[0].rstrip("Z")
+        return datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def check_triggerer_failover(af: Airflow, args: argparse.Namespace) -> None:
@@ -743,7 +753,6 @@ def main() -> int:
     blocked = [
         line for line in lines if "was blocked for" in line or "blocked the event loop" in line
     ]
-    Check.that(not blocked, f"the triggerer's event loop was never blocked ({blocked[:2]})")
     # asyncio debug mode names each coroutine step that ran over 0.1 s.
     slow = [line for line in lines if "Executing <" in line and "took" in line]
     ours = [line for line in slow if "airflow_provider_bailian" in line]
@@ -751,6 +760,24 @@ def main() -> int:
     for line in slow:
         if line not in ours:
             print(f"note: a step of Airflow's own triggerer ran over 0.1 s: {line[:300]}")
+    # Airflow's warning names no culprit: a block is the provider's unless one of Airflow's
+    # own steps, named by asyncio's debug mode, ran over just before it was reported.
+    theirs = [_log_time(line) for line in slow if line not in ours]
+    unexplained = [
+        line
+        for line in blocked
+        if not any(
+            t is not None and (b := _log_time(line)) is not None and 0 <= (b - t) <= 3
+            for t in theirs
+        )
+    ]
+    for line in blocked:
+        if line not in unexplained:
+            print(f"note: Airflow's own step blocked the triggerer's loop: {line[:200]}")
+    Check.that(
+        not unexplained,
+        f"the triggerer's event loop was never blocked by the provider ({unexplained[:2]})",
+    )
 
     # A triggerer that stalls past its heartbeat: one executor is enough (the triggerer's
     # behaviour does not depend on it), and the Celery run keeps CI short.
