@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_bailian._compat import BaseSensorOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.links.video import BailianVideoLink
-from airflow_provider_bailian.operators.text2video import XCOM_VIDEO_URL
+from airflow_provider_bailian.outputs import XCOM_VIDEO_URL
 from airflow_provider_bailian.polling import trigger_deadline
 
 if TYPE_CHECKING:
