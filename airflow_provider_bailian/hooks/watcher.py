@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import hashlib
 import itertools
 import logging
 import math
@@ -49,7 +48,8 @@ from typing import Any
 
 from airflow_provider_bailian import metrics
 from airflow_provider_bailian.exceptions import BailianAPIError, BailianError
-from airflow_provider_bailian.hooks.bailian_async import IDLE, NORMAL, URGENT, BailianAsyncClient
+from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
+from airflow_provider_bailian.hooks.rate_limit import IDLE, NORMAL, URGENT
 from airflow_provider_bailian.models import TaskResult, TaskStatus, running_limit
 from airflow_provider_bailian.polling import (
     DEFAULT_MAX_ERROR_SECONDS,
@@ -706,7 +706,7 @@ _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Status
 def watcher_for(client: BailianAsyncClient) -> StatusWatcher:
     """The watcher of the running event loop for the client's account (base URL + key)."""
     settings = client.settings
-    key = hashlib.sha256(f"{settings.base_url}|{settings.api_key}".encode()).hexdigest()
+    key = settings.account_key
     per_loop = _watchers.setdefault(asyncio.get_running_loop(), {})
     watcher = per_loop.get(key)
     if watcher is None:
