@@ -201,7 +201,8 @@ def _loop(clock: _Clock) -> tuple[asyncio.AbstractEventLoop, _Selector]:
 
 
 def _use_clock(clock: _Clock) -> None:
-    from airflow_provider_bailian.hooks import bailian_async, rate_limit, watcher
+    from airflow_provider_bailian.hooks import bailian_async, rate_limit
+    from airflow_provider_bailian.triggers import watcher
 
     for module in (watcher, bailian_async, rate_limit):
         module.time = clock.shim()  # type: ignore[attr-defined]
@@ -321,7 +322,7 @@ async def _wait_all(
 ) -> dict[str, float]:
     from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
     from airflow_provider_bailian.hooks.rate_limit import QueryRateLimiter
-    from airflow_provider_bailian.hooks.watcher import StatusWatcher
+    from airflow_provider_bailian.triggers.watcher import StatusWatcher
 
     name = {"watcher": "list", "gateway": "queue", "per-task": "per_task"}[strategy]
     if scenario == "processes":

@@ -30,7 +30,8 @@ class ScaledClock:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make the emulator, the watcher and the async client read this clock."""
         from airflow_provider_bailian.emulator import clock, server
-        from airflow_provider_bailian.hooks import bailian_async, rate_limit, watcher
+        from airflow_provider_bailian.hooks import bailian_async, rate_limit
+        from airflow_provider_bailian.triggers import watcher
 
         shim = types.SimpleNamespace(
             time=self.now, monotonic=self.now, perf_counter=time.perf_counter, sleep=time.sleep
