@@ -6,6 +6,7 @@ module, so an extra means the same thing on a worker and on a triggerer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,6 +145,11 @@ class BailianSettings:
             workspace=self.workspace,
             user_agent=user_agent(),
         )
+
+    @property
+    def account_key(self) -> str:
+        """One Bailian account (base URL + a hash of the key): what a limit or a watch is shared by."""
+        return hashlib.sha256(f"{self.base_url}|{self.api_key}".encode()).hexdigest()
 
 
 def _extras(conn: Any) -> dict[str, Any]:

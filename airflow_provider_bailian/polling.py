@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_bailian.models import TaskStatus, get_model_spec
 
 if TYPE_CHECKING:
-    from airflow_provider_bailian.models import TaskResult, VideoRequest
+    from airflow_provider_bailian.models import TaskResult
 
 DEFAULT_MIN_INTERVAL = 2.0
 DEFAULT_MAX_INTERVAL = 30.0
@@ -115,21 +115,6 @@ class PollPolicy:
                 float(poll_interval), min(policy.max_error_interval, 4 * float(poll_interval))
             )
         return policy
-
-    @classmethod
-    def for_request(
-        cls,
-        request: VideoRequest | None,
-        *,
-        poll_interval: float | None = None,
-        submitted_at: float | None = None,
-    ) -> PollPolicy:
-        return cls.create(
-            model=request.model if request else None,
-            duration=request.effective_duration if request else None,
-            poll_interval=poll_interval,
-            submitted_at=submitted_at,
-        )
 
     def _clamp(self, delay: float) -> float:
         delay *= 1 + self._rng.uniform(-self.jitter, self.jitter)

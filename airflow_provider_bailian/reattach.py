@@ -39,6 +39,7 @@ from airflow_provider_bailian.exceptions import (
     BailianTransportError,
     BailianUnresolvedSubmissionError,
 )
+from airflow_provider_bailian.outputs import XCOM_TASK_ID
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 STATE_KEY = "bailian_submission"
 #: The XCom key a task instance publishes its Bailian task id under (its claim in the run).
-CLAIM_XCOM_KEY = "task_id"
+CLAIM_XCOM_KEY = XCOM_TASK_ID
 
 
 def request_fingerprint(body: dict[str, Any], conn_id: str) -> str:

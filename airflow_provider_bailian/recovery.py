@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -247,7 +247,7 @@ def find_orphan(
         if state.ids(Verdict.MATCH):
             break
     _watch(reader, body, state, limits, clock, sleep)
-    return _decide(state, complete, limits)
+    return _decide(state, complete)
 
 
 def _list_window(
@@ -340,7 +340,7 @@ def _watch(
             _read(reader, body, cand, state, replace(limits, max_candidates=10**9))
 
 
-def _decide(state: RecoveryResult, complete: bool, limits: RecoveryLimits) -> RecoveryResult:
+def _decide(state: RecoveryResult, complete: bool) -> RecoveryResult:
     matches = [c for c in state.candidates if c.live and c.verdict is Verdict.MATCH]
     open_ = [c for c in state.candidates if c.live and c.verdict is Verdict.UNCONFIRMED]
     if len(matches) > 1:
@@ -364,9 +364,3 @@ def _as_int(value: Any, default: int | None = None) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return default
-
-
-def held_by(held: Iterable[str]) -> Callable[[str], bool]:
-    """A ``claimed`` callable over a fixed set of task ids."""
-    ids = set(held)
-    return lambda task_id: task_id in ids

@@ -201,9 +201,10 @@ def _loop(clock: _Clock) -> tuple[asyncio.AbstractEventLoop, _Selector]:
 
 
 def _use_clock(clock: _Clock) -> None:
-    from airflow_provider_bailian.hooks import bailian_async, watcher
+    from airflow_provider_bailian.hooks import bailian_async, rate_limit
+    from airflow_provider_bailian.triggers import watcher
 
-    for module in (watcher, bailian_async):
+    for module in (watcher, bailian_async, rate_limit):
         module.time = clock.shim()  # type: ignore[attr-defined]
 
 
@@ -319,9 +320,9 @@ def _settings(base_url: str, style: str) -> Any:
 async def _wait_all(
     strategy: str, settings: Any, task_ids: list[str], t0: float, clock: _Clock
 ) -> dict[str, float]:
-    from airflow_provider_bailian.hooks import bailian_async
     from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
-    from airflow_provider_bailian.hooks.watcher import StatusWatcher
+    from airflow_provider_bailian.hooks.rate_limit import QueryRateLimiter
+    from airflow_provider_bailian.triggers.watcher import StatusWatcher
 
     name = {"watcher": "list", "gateway": "queue", "per-task": "per_task"}[strategy]
     if scenario == "processes":
@@ -331,7 +332,7 @@ async def _wait_all(
         workers, rest = task_ids[:WORKERS], task_ids[WORKERS:]
         for k in range(TRIGGERERS + WORKERS):
             client = BailianAsyncClient(settings)
-            client.limiter = bailian_async.QueryRateLimiter(settings.query_rate_limit)
+            client.limiter = QueryRateLimiter(settings.query_rate_limit)
             if k < TRIGGERERS:
                 waiters.append((StatusWatcher(client, name), rest[k::TRIGGERERS]))
             else:
@@ -372,13 +373,13 @@ def _figures(
 def run_sim(strategy: str, n: int) -> dict[str, Any]:
     import httpx
 
-    from airflow_provider_bailian.hooks import bailian_async
+    from airflow_provider_bailian.hooks import bailian_async, rate_limit
 
     # Small enough that a float's step (1e-10 s) stays below the loop's clock resolution:
     # at real epoch magnitudes a virtual jump of a nanosecond would round to nothing.
     t0 = 1_000_000.0
     clock = _Clock(t0, None)
-    bailian_async._limiters.clear()
+    rate_limit._limiters.clear()
     _use_clock(clock)
     account = _Account(n, t0, clock)
     style = "gateway" if strategy == "gateway" else "dashscope"

@@ -30,14 +30,15 @@ class ScaledClock:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make the emulator, the watcher and the async client read this clock."""
         from airflow_provider_bailian.emulator import clock, server
-        from airflow_provider_bailian.hooks import bailian_async, watcher
+        from airflow_provider_bailian.hooks import bailian_async, rate_limit
+        from airflow_provider_bailian.triggers import watcher
 
         shim = types.SimpleNamespace(
             time=self.now, monotonic=self.now, perf_counter=time.perf_counter, sleep=time.sleep
         )
-        for module in (server, clock, watcher, bailian_async):
+        for module in (server, clock, watcher, bailian_async, rate_limit):
             monkeypatch.setattr(module, "time", shim)
-        monkeypatch.setattr(bailian_async, "_limiters", {})
+        monkeypatch.setattr(rate_limit, "_limiters", {})
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run a coroutine in an event loop whose timers run on this clock."""

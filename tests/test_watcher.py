@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_bailian.hooks import bailian_async, watcher
+from airflow_provider_bailian.hooks import bailian_async
 from airflow_provider_bailian.hooks.bailian import BailianHook
+from airflow_provider_bailian.triggers import watcher
 from airflow_provider_bailian.triggers.task import BailianTaskTrigger
 from tests.conftest import FAKE_KEY
 

@@ -16,8 +16,8 @@ import pytest
 
 from airflow_provider_bailian.hooks.bailian import BailianHook
 from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient, connection_settings
-from airflow_provider_bailian.hooks.watcher import GATEWAY_FINISH_WINDOW, StatusWatcher
 from airflow_provider_bailian.polling import expected_generation_seconds
+from airflow_provider_bailian.triggers.watcher import GATEWAY_FINISH_WINDOW, StatusWatcher
 from tests.scaled_clock import ScaledClock
 
 MODEL = "wan2.6-t2v"

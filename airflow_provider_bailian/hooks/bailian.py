@@ -26,6 +26,7 @@ from airflow_provider_bailian.exceptions import (
     BailianWaitTimeoutError,
 )
 from airflow_provider_bailian.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_bailian.hooks.rate_limit import rate_limiter_for
 from airflow_provider_bailian.models import (
     LocalFile,
     LocalImage,
@@ -429,9 +430,6 @@ class BailianHook(BaseHook):
 
     def _paced(self, http: HttpRequest, what: str) -> HttpAnswer:
         """Send a read-only request through the query limiter and the query retry rules."""
-        # The async client's module (httpx): only for the paced reads.
-        from airflow_provider_bailian.hooks.bailian_async import rate_limiter_for
-
         limiter = rate_limiter_for(self.settings)
         for attempt in self._retrying(what=what, submission=False):
             with attempt:

@@ -22,9 +22,6 @@ from airflow_provider_bailian._compat import BaseOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.exceptions import (
     BailianBudgetError,
-    BailianError,
-    BailianTaskFailedError,
-    BailianWaitTimeoutError,
 )
 from airflow_provider_bailian.links.video import BailianVideoLink
 
@@ -347,26 +344,16 @@ class BailianVideoGenerationOperator(BaseOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
         """Turn the trigger's event into success, or a failure naming Bailian's code and message."""
         # Execute time only: keeps DAG parsing light.
-        from airflow_provider_bailian.models import TaskResult
         from airflow_provider_bailian.reattach import SubmissionLedger
+        from airflow_provider_bailian.triggers.events import WaitEvent
 
-        status = event.get("status")
-        task_id = event.get("task_id")
-        if status == "success":
+        wait = WaitEvent.decode(event)
+        result = wait.task_result() if wait.status == "success" else None
+        if result is not None:
             ledger = SubmissionLedger(context) if self.reattach else None
-            result = TaskResult.from_dict(event["result"])
-            return self._finish(context, result, event.get("elapsed"), ledger)
-        error_cls = {
-            "failed": BailianTaskFailedError,
-            "timeout": BailianWaitTimeoutError,
-        }.get(status or "", BailianError)
-        metrics.video_ended(self, event.get("result"))
-        raise error_cls(
-            event.get("message") or f"Bailian wait ended with {status}",
-            code=event.get("code"),
-            task_id=task_id,
-            request_id=event.get("request_id"),
-        )
+            return self._finish(context, result, wait.elapsed, ledger)
+        metrics.video_ended(self, wait.result)
+        raise wait.error()
 
     def _finish(self, context: Any, result: TaskResult, elapsed: float | None, ledger: Any) -> str:
         ti = context["ti"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_bailian._compat import BaseSensorOperator, default_deferrable
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.links.video import BailianVideoLink
-from airflow_provider_bailian.operators.text2video import XCOM_VIDEO_URL
+from airflow_provider_bailian.outputs import XCOM_VIDEO_URL
 from airflow_provider_bailian.polling import trigger_deadline
 
 if TYPE_CHECKING:
@@ -130,19 +130,19 @@ class BailianTaskSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from airflow_provider_bailian.models import TaskResult
+        from airflow_provider_bailian.triggers.events import WaitEvent
 
-        if event.get("result") and event.get("status") in ("success", "failed"):
-            return self._finish(context, TaskResult.from_dict(event["result"]))
-        if event.get("status") == "timeout":
+        wait = WaitEvent.decode(event)
+        result = wait.task_result() if wait.status in ("success", "failed") else None
+        if result is not None:
+            return self._finish(context, result)
+        if wait.status == "timeout":
             from airflow_provider_bailian._compat import AirflowSkipException
 
             if self.soft_fail:
                 raise AirflowSkipException(event.get("message"))
             from airflow_provider_bailian.exceptions import BailianWaitTimeoutError
 
-            raise BailianWaitTimeoutError(
-                event.get("message", "timeout"), task_id=event.get("task_id")
-            )
+            raise BailianWaitTimeoutError(event.get("message", "timeout"), task_id=wait.task_id)
         self._fail(event.get("message") or "Bailian wait failed", code=event.get("code"))
         return None

@@ -2,7 +2,7 @@
 
 The trigger only reads the task (Airflow may run the same trigger on two
 triggerers at once). It registers its task with the status watcher of its event loop
-and account (``hooks/watcher.py``), which reads the statuses of all waiting tasks of
+and account (``triggers/watcher.py``), which reads the statuses of all waiting tasks of
 that account at once, and turns the terminal result into exactly one event. Its
 ``on_kill`` (Airflow 3.3+) cancels a task that is still PENDING, with ``cancel_on_kill``
 and only once Airflow confirms the task instance is no longer deferred (a person marked
@@ -24,7 +24,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_bailian.connection import DEFAULT_CONN_ID
 from airflow_provider_bailian.exceptions import BailianError
 from airflow_provider_bailian.hooks.bailian_async import BailianAsyncClient
-from airflow_provider_bailian.hooks.watcher import Registration, WaitFailed, watcher_for
 from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.polling import DEFAULT_MAX_ERROR_SECONDS
 from airflow_provider_bailian.protocol import CANCELLED_MESSAGE, refuse_cancel_reason
@@ -35,6 +34,7 @@ from airflow_provider_bailian.stop_check import (
     adecide,
     trigger_lookup_timeout,
 )
+from airflow_provider_bailian.triggers.watcher import Registration, WaitFailed, watcher_for
 
 #: The on_kill work in progress (a reference, so the loop does not drop a shielded task).
 _STOPPING: set[asyncio.Future[None]] = set()
@@ -111,7 +111,7 @@ class BailianTaskTrigger(BaseTrigger):
         except BailianError as exc:
             yield self._event("error", message=str(exc))
             return
-        # Every wait of this account in this event loop shares one watcher (hooks/watcher.py).
+        # Every wait of this account in this event loop shares one watcher (triggers/watcher.py).
         watcher = watcher_for(client)
         reg = watcher.register(
             task_id,
