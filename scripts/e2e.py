@@ -5,7 +5,8 @@ emulators' control endpoints: every example DAG succeeds with one submission per
 deferred tasks really went through the triggerer without blocking its loop; a worker
 killed mid-wait is retried and reattaches; marking a deferred task failed cancels a
 PENDING Bailian task and leaves a RUNNING one alone; a triggerer restart resubmits and
-cancels nothing; a triggerer that stalls past its heartbeat (SIGSTOP) while it holds queued
+cancels nothing; a video downloaded to ``s3://`` (a local S3 server) arrives whole; a
+triggerer that stalls past its heartbeat (SIGSTOP) while it holds queued
 videos hands them to a second triggerer and, resumed, cancels none of them (LocalExecutor
 run only); the token appears in no log, XCom or rendered field.
 """
@@ -43,6 +44,7 @@ E2E_DAGS = [
     "bailian_e2e_mark_failed_running",
     "bailian_e2e_failover",
     "bailian_e2e_mark_failed_worker",
+    "bailian_e2e_s3",
 ]
 WORKER_STOP_DAG = "bailian_e2e_mark_failed_worker"
 WORKER_STOP_PROMPT = "e2e: a worker wait whose user gives up"
@@ -486,6 +488,40 @@ def check_gallery_api(af: Airflow, runs: dict[str, str], token: str) -> None:
     Check.that(token not in everything, "the token is in no gallery response")
 
 
+def check_s3_download(af: Airflow, args: argparse.Namespace, run_id: str) -> None:
+    """The video of ``bailian_e2e_s3`` is one whole object in the bucket, at its XCom path."""
+    from importlib.resources import files
+
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=args.s3,
+        aws_access_key_id="fake-e2e-access-key",
+        aws_secret_access_key="fake-e2e-secret-key",
+        region_name="us-east-1",
+    )
+    sample = (files("airflow_provider_bailian.emulator") / "sample.mp4").read_bytes()
+    key = "videos/bailian_e2e_s3.mp4"
+    listing = client.list_objects_v2(Bucket="bailian-e2e").get("Contents", [])
+    Check.that(
+        [o["Key"] for o in listing] == [key],
+        f"bailian_e2e_s3 left one object in the bucket ({[o['Key'] for o in listing]})",
+    )
+    body = client.get_object(Bucket="bailian-e2e", Key=key)["Body"].read() if listing else b""
+    Check.that(
+        body == sample, f"the S3 object is the whole video ({len(body)} of {len(sample)} bytes)"
+    )
+    uploads = client.list_multipart_uploads(Bucket="bailian-e2e").get("Uploads", [])
+    Check.that(not uploads, f"no multipart upload is left open ({len(uploads)})")
+    path = af.get(
+        f"/dags/bailian_e2e_s3/dagRuns/{run_id}/taskInstances/generate/xcomEntries/video_path"
+    )["value"]
+    Check.that(
+        path == f"s3://aws_e2e@bailian-e2e/{key}", f"the video_path XCom names the object ({path})"
+    )
+
+
 def browser_command(args: argparse.Namespace, *mode: str) -> list[str]:
     """scripts/e2e_browser.py (in one of its modes), logged in as the deployment's admin."""
     script = str(Path(__file__).with_name("e2e_browser.py"))
@@ -580,6 +616,7 @@ def main() -> int:
         "emulator-pending",
         "emulator-running",
         "emulator-queue",
+        "s3",
     ):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--work", required=True, type=Path)
@@ -600,6 +637,7 @@ def main() -> int:
     pending_run = af.trigger("bailian_e2e_mark_failed_pending")
     worker_stop_run = af.trigger(WORKER_STOP_DAG)
     running_run = af.trigger("bailian_e2e_mark_failed_running")
+    s3_run = af.trigger("bailian_e2e_s3")
 
     # 2. A worker killed with SIGKILL while it waits.
     deadline = time.time() + 180
@@ -695,6 +733,9 @@ def main() -> int:
     Check.that(state == "success", f"the killed worker's task was retried and succeeded: {state}")
     worker_ti = af.task_instances("bailian_e2e_worker_wait", worker_run)[0]
     Check.that(worker_ti["try_number"] >= 2, f"it took a retry (try {worker_ti['try_number']})")
+    state = af.wait_run("bailian_e2e_s3", s3_run, deadline)
+    if Check.that(state == "success", f"the video downloaded to s3:// ({state})"):
+        check_s3_download(af, args, s3_run)
     for name, run_id in (("pending", pending_run), ("running", running_run)):
         state = af.run_state(f"bailian_e2e_mark_failed_{name}", run_id)
         Check.that(state in ("failed", "running"), f"marked-failed {name} run is {state}")
@@ -730,7 +771,7 @@ def main() -> int:
     Check.that(
         bool(counts) and max(counts.values()) == 1, f"one submission per video: {dict(counts)}"
     )
-    expected_videos = 1 + 1 + 1 + 3 + 1 + 1 + 2
+    expected_videos = 1 + 1 + 1 + 3 + 1 + 1 + 2 + 1  # ... + bailian_e2e_s3
     Check.that(sum(counts.values()) == expected_videos, f"{expected_videos} videos submitted")
     main_cancels = [r for r in emulator_requests(args.emulator) if r["route"] == "cancel"]
     Check.that(not main_cancels, "nothing was cancelled by the triggerer restart or timeouts")

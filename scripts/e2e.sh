@@ -2,8 +2,8 @@
 # A real Airflow 3.3 deployment on this machine, running the provider end to end:
 # PostgreSQL, api-server, scheduler, dag-processor and triggerer as separate processes
 # (LocalExecutor, or --executor celery with Redis and two workers), plus the local Bailian
-# emulators. DAG runs are triggered through the REST API by scripts/e2e.py, which asserts;
-# scripts/e2e_browser.py then checks the UI in headless Chromium.
+# emulators and a local S3 server (moto). DAG runs are triggered through the REST API by
+# scripts/e2e.py, which asserts; scripts/e2e_browser.py then checks the UI in headless Chromium.
 # Usage: bash scripts/e2e.sh [--executor local|celery] [--wheel FILE] [--setup-only] [--keep]
 #   --wheel FILE  install the provider from this wheel (not editable) and assert that every
 #                 component imports it from site-packages; all components run from the work
@@ -43,8 +43,11 @@ fi
 # ---- Python environment ---------------------------------------------------------------
 export VENV="${VENV:-.venv-e2e}" AIRFLOW_VERSION=3.3.2
 case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
-extras=(psycopg2-binary asyncpg playwright)
-have="import airflow, psycopg2, asyncpg, playwright"
+# A local S3 server and the Amazon provider's s3 filesystem, pinned as pyproject's test extra
+# (s3fs's aiobotocore pins botocore: boto3 beside it, or pip backtracks for minutes).
+extras=(psycopg2-binary asyncpg playwright "moto[server]>=5.1" "apache-airflow-providers-amazon[s3fs]>=9.0"
+  "boto3>=1.43.115,<1.43.118")
+have="import airflow, psycopg2, asyncpg, playwright, moto.server, s3fs, airflow.providers.amazon"
 if [ "$EXECUTOR" = celery ]; then
   extras+=(apache-airflow-providers-celery "celery<5.7")  # 5.7 dropped an API the provider uses
   have+="; import airflow.providers.celery.executors.celery_executor"
@@ -149,6 +152,36 @@ proc_start_emulator EMU_RUNNING running --task-seconds 900 --pending-seconds 0
 proc_start_emulator EMU_QUEUE queue --task-seconds 900 --pending-seconds 0 --max-concurrent 1
 say "emulators: $EMU $EMU_PENDING $EMU_RUNNING $EMU_QUEUE"
 
+# ---- a local S3 server (moto), with the bucket bailian_e2e_s3 downloads to ---------------
+S3_PORT=$(free_port)
+proc_start s3 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT"
+S3="http://127.0.0.1:$S3_PORT"
+"$PY" - "$S3" <<'PY'
+import sys
+import time
+
+import boto3
+import botocore.exceptions
+
+client = boto3.client(
+    "s3",
+    endpoint_url=sys.argv[1],
+    aws_access_key_id="fake-e2e-access-key",
+    aws_secret_access_key="fake-e2e-secret-key",
+    region_name="us-east-1",
+)
+deadline = time.monotonic() + 60  # a loaded machine can take seconds to start Python
+while True:
+    try:
+        client.create_bucket(Bucket="bailian-e2e")
+        break
+    except botocore.exceptions.EndpointConnectionError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.2)
+PY
+say "S3 server on $S3 (bucket bailian-e2e)"
+
 # ---- Airflow configuration ------------------------------------------------------------
 TOKEN="sk-fake-e2e-$("$PY" -c 'import secrets; print(secrets.token_hex(12))')"
 ADMIN_PASSWORD="e2e-$("$PY" -c 'import secrets; print(secrets.token_hex(8))')"
@@ -161,6 +194,7 @@ export AIRFLOW_CONN_BAILIAN_DEFAULT="$(conn "$EMU" gateway)"
 export AIRFLOW_CONN_BAILIAN_PENDING="$(conn "$EMU_PENDING" dashscope)"
 export AIRFLOW_CONN_BAILIAN_RUNNING="$(conn "$EMU_RUNNING" dashscope)"
 export AIRFLOW_CONN_BAILIAN_QUEUE="$(conn "$EMU_QUEUE" dashscope)"
+export AIRFLOW_CONN_AWS_E2E="{\"conn_type\": \"aws\", \"login\": \"fake-e2e-access-key\", \"password\": \"fake-e2e-secret-key\", \"extra\": {\"endpoint_url\": \"$S3\", \"region_name\": \"us-east-1\"}}"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$WORK/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
@@ -220,6 +254,6 @@ fi
 "$PY" "$ROOT/scripts/e2e.py" \
   --api "http://127.0.0.1:$API_PORT" --password "$ADMIN_PASSWORD" --token "$TOKEN" \
   --emulator "$EMU" --emulator-pending "$EMU_PENDING" --emulator-running "$EMU_RUNNING" \
-  --emulator-queue "$EMU_QUEUE" \
+  --emulator-queue "$EMU_QUEUE" --s3 "$S3" \
   --work "$WORK" --executor "$EXECUTOR" --airflow "$AF" --browser-out "$ROOT/docs/img"
 say "all end-to-end checks passed"

@@ -26,6 +26,7 @@ import requests
 
 from airflow_provider_bailian._compat import AIRFLOW_V3_1
 from tests.conftest import FAKE_KEY, conn_json, run_dag, ti_states
+from tests.test_s3 import AWS_CONN, s3_endpoint  # noqa: F401  (a local S3 server, a fixture)
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V3_1, reason="the gallery needs Airflow 3.1+")
 
@@ -40,10 +41,31 @@ PLANTED = "bailian_g_planted"
 MEMORY_ROOT = "memory://bailian-gallery/videos/"
 #: A root that names the connection reading it.
 MEMORY_CONN_ROOT = "memory://gallery_store@bailian-gallery/by-conn/"
+#: The bucket on the local S3 server; its root names the ``aws`` connection reading it.
+S3_BUCKET = "bailian-gallery"
+S3_ROOT = f"s3://{AWS_CONN}@{S3_BUCKET}/videos/"
+#: Another ``aws`` connection to the same server (it could read the bucket too).
+S3_OTHER_CONN = "bailian_test_s3_other"
 
 
 @pytest.fixture(scope="module")
-def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def s3_client(s3_endpoint: str) -> Any:  # noqa: F811
+    """A client of the local S3 server, and the bucket the planted DAG keeps copies in."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="fake-access-key",
+        aws_secret_access_key="fake-secret-key",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    return client
+
+
+@pytest.fixture(scope="module")
+def generations(tmp_path_factory: pytest.TempPathFactory, s3_client: Any) -> dict[str, Any]:
     """Run the gallery DAGs once: a mapped run with one failed video, a kept copy, a private DAG."""
     from airflow.sdk.io import attach
     from fsspec.implementations.memory import MemoryFileSystem
@@ -57,7 +79,9 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     video_dir = tmp_path_factory.mktemp("videos")
     with BailianEmulator(api_key=FAKE_KEY, task_seconds=0.3) as emu:
         env = {"AIRFLOW_CONN_BAILIAN_DAG": conn_json(emu.base_url)}
-        with environment(**env, BAILIAN_GALLERY_TEST_DIR=str(video_dir)):
+        with environment(
+            **env, BAILIAN_GALLERY_TEST_DIR=str(video_dir), BAILIAN_TEST_BUCKET=S3_BUCKET
+        ):
             mapped = run_dag(FILE, "bailian_g_mapped")
             private = run_dag(FILE, "bailian_g_private")
             planted = run_dag(FILE, PLANTED)
@@ -74,6 +98,8 @@ def generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "stored_local": "success",
         "stored_memory": "success",
         "stored_conn": "success",
+        "stored_s3": "success",
+        "stored_s3_outside": "success",
     }
     return {"mapped": mapped, "private": private, "planted": planted, "video_dir": video_dir}
 
@@ -138,6 +164,7 @@ def api(
     generations: dict[str, Any],
     files: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
+    s3_endpoint: str,  # noqa: F811
 ) -> Iterator[str]:
     """Airflow's api-server app (core API, auth manager, plugins) on 127.0.0.1."""
     import uvicorn
@@ -154,7 +181,9 @@ def api(
         # Comma and newline separated, as an administrator may write it.
         "AIRFLOW__BAILIAN__GALLERY_ROOTS": (
             f"{generations['video_dir']}, {files['root']}\n{MEMORY_ROOT}\n{MEMORY_CONN_ROOT}"
+            f"\n{S3_ROOT}"
         ),
+        f"AIRFLOW_CONN_{S3_OTHER_CONN.upper()}": os.environ[f"AIRFLOW_CONN_{AWS_CONN.upper()}"],
     }
     with environment(**env):
         purge_cached_app()
@@ -482,6 +511,7 @@ KEPT = {
     "stored_local": lambda d: f"{d}/planted.mp4",
     "stored_memory": lambda d: MEMORY_ROOT + "planted.mp4",
     "stored_conn": lambda d: "memory://gallery_store@bailian-gallery/by-conn/planted.mp4",
+    "stored_s3": lambda d: S3_ROOT + "planted.mp4",
 }
 
 
@@ -494,8 +524,17 @@ KEPT = {
         ("stored_memory", None),
         ("stored_conn", lambda d: "memory://bailian-gallery/by-conn/planted.mp4"),
         ("stored_conn", None),  # with the root's connection, as the task wrote it
+        ("stored_s3", None),
     ],
-    ids=["path", "file_url", "normalised", "object_store", "root_connection", "same_connection"],
+    ids=[
+        "path",
+        "file_url",
+        "normalised",
+        "object_store",
+        "root_connection",
+        "same_connection",
+        "s3",
+    ],
 )
 def test_a_copy_the_task_kept_inside_a_root_is_served_to_readers_of_the_dag(
     task_id: str,
@@ -522,6 +561,63 @@ def test_a_copy_the_task_kept_inside_a_root_is_served_to_readers_of_the_dag(
         assert resp.headers["x-content-type-options"] == "nosniff"
         assert resp.headers["content-security-policy"].endswith("sandbox")
     _plant(admin, api, run, task_id, kept)
+
+
+def test_a_copy_kept_in_s3_is_the_object_the_task_uploaded(
+    api: str,
+    admin: requests.Session,
+    outsider: requests.Session,
+    generations: dict[str, Any],
+    s3_client: Any,
+) -> None:
+    """Streamed from the S3 server through the root's ``aws`` connection, byte for byte."""
+    obj = s3_client.get_object(Bucket=S3_BUCKET, Key="videos/planted.mp4")
+    stored = obj["Body"].read()
+    assert stored == SAMPLE
+    run = generations["planted"]
+    for session in (admin, outsider):
+        resp = _file(session, api, run, "stored_s3")
+        assert resp.status_code == 200
+        assert resp.content == stored
+        assert len(resp.content) == obj["ContentLength"]
+        assert resp.headers["content-type"] == "video/mp4"
+        assert resp.headers["content-disposition"] == 'inline; filename="stored_s3.mp4"'
+        assert resp.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("task_id", "location"),
+    [
+        # The task's own copy, outside the S3 prefix.
+        ("stored_s3_outside", f"s3://{AWS_CONN}@{S3_BUCKET}/elsewhere/planted.mp4"),
+        # Another object of the bucket on a generation that kept its copy under the root.
+        ("stored_s3", f"s3://{AWS_CONN}@{S3_BUCKET}/elsewhere/planted.mp4"),
+        # The task's own object, read through another connection than the root's.
+        ("stored_s3", f"s3://{S3_OTHER_CONN}@{S3_BUCKET}/videos/planted.mp4"),
+    ],
+    ids=["own_copy_outside_the_root", "object_outside_the_root", "another_connection"],
+)
+def test_an_s3_object_outside_the_root_or_through_another_connection_is_not_served(
+    task_id: str,
+    location: str,
+    api: str,
+    admin: requests.Session,
+    outsider: requests.Session,
+    generations: dict[str, Any],
+    s3_client: Any,
+) -> None:
+    assert s3_client.head_object(Bucket=S3_BUCKET, Key="elsewhere/planted.mp4")
+    run = generations["planted"]
+    _plant(admin, api, run, task_id, location)
+    try:
+        for session in (admin, outsider):
+            resp = _file(session, api, run, task_id)
+            assert resp.status_code == 404, (task_id, location, resp.status_code)
+            assert SAMPLE[:64] not in resp.content
+        assert _tile(admin, api, run, task_id)["play"]["kind"] != "stored"
+    finally:
+        if task_id == "stored_s3":
+            _plant(admin, api, run, task_id, KEPT[task_id](generations["video_dir"]))
 
 
 def _plant_key(

@@ -3,7 +3,8 @@
 Each uses its own connection so the check can give it an emulator with the behaviour
 it needs: ``bailian_pending`` (tasks stay PENDING), ``bailian_running`` (tasks stay
 RUNNING), ``bailian_queue`` (one slot, held by another task, so new tasks queue PENDING),
-``bailian_default`` (scaled-down real timings).
+``bailian_default`` (scaled-down real timings). ``bailian_e2e_s3`` keeps its video in a
+bucket of the local S3 server.
 """
 
 from __future__ import annotations
@@ -87,4 +88,21 @@ with _dag("bailian_e2e_mark_failed_worker") as mark_failed_worker:
         wait_for_completion=True,
         deferrable=False,
         poll_interval=1,
+    )
+
+#: A bucket on the local S3 server e2e.sh starts, read through the ``aws`` connection ``aws_e2e``.
+S3_VIDEO = "s3://aws_e2e@bailian-e2e/videos/{{ dag.dag_id }}.mp4"
+
+with _dag("bailian_e2e_s3") as s3:
+    # Downloaded through the Amazon provider's s3 filesystem, as a deployment keeps its videos.
+    # It waits in the worker: the download is the worker's either way, and the triggerer's
+    # checks keep the triggers they had.
+    BailianText2VideoOperator(
+        task_id="generate",
+        prompt="e2e: a video kept in S3",
+        size="1280*720",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=1,
+        download_to=S3_VIDEO,
     )

@@ -15,6 +15,11 @@ from airflow_provider_bailian.operators.text2video import BailianText2VideoOpera
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 VIDEO_DIR = os.environ.get("BAILIAN_GALLERY_TEST_DIR", "/tmp/bailian-gallery-test")
+#: A bucket on a local S3 server, read through an ``aws`` connection (set by the tests).
+S3_STORE = "s3://{}@{}".format(
+    os.environ.get("BAILIAN_TEST_AWS_CONN", "aws_default"),
+    os.environ.get("BAILIAN_TEST_BUCKET", "bailian-test"),
+)
 PROMPTS = [
     "A red fox trots across fresh snow.",
     "Waves crash on black volcanic sand.",
@@ -84,11 +89,15 @@ with DAG("bailian_g_planted", schedule=None, start_date=START, catchup=False) as
         poll_interval=0.2,
     )
     # Generations that keep a copy inside the roots (a folder, a prefix, a prefix read with
-    # a connection): the only copies the gallery serves are the ones these tasks wrote.
+    # a connection, an S3 prefix): the only copies the gallery serves are the ones these
+    # tasks wrote.
     for task_id, destination in {
         "stored_local": f"{VIDEO_DIR}/planted.mp4",
         "stored_memory": "memory://bailian-gallery/videos/planted.mp4",
         "stored_conn": "memory://gallery_store@bailian-gallery/by-conn/planted.mp4",
+        "stored_s3": f"{S3_STORE}/videos/planted.mp4",
+        # Its own copy, but outside every root: never served.
+        "stored_s3_outside": f"{S3_STORE}/elsewhere/planted.mp4",
     }.items():
         BailianText2VideoOperator(
             task_id=task_id,
