@@ -116,10 +116,8 @@ def read_file(label: str, source: str, kind: str, problems: Problems) -> Any:
     digest = hashlib.sha256()
     size = 0
     head = b""
-    try:
-        opened = allowed_input(source)
-    except ValueError as exc:  # storage_roots.NotAllowed
-        problems.append((label, source, str(exc)))
+    opened = _allowed_or_reported(label, source, problems)
+    if opened is None:
         return source
     try:
         with open_input(opened) as handle:
@@ -233,10 +231,8 @@ def _mp4_seconds(handle: Any) -> float | None:
 def read_image(label: str, source: str, spec: ModelSpec | None, problems: Problems) -> Any:
     """Read a file input once (no more than its size limit + 1 byte) and check it."""
     limit = (spec.image_max_mb if spec else UNKNOWN_MODEL_MAX_MB) * _MB
-    try:
-        opened = allowed_input(source)
-    except ValueError as exc:  # storage_roots.NotAllowed
-        problems.append((label, source, str(exc)))
+    opened = _allowed_or_reported(label, source, problems)
+    if opened is None:
         return source
     try:
         data = _read(opened, limit + 1)
@@ -255,6 +251,15 @@ def read_image(label: str, source: str, spec: ModelSpec | None, problems: Proble
         height=height,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _allowed_or_reported(label: str, source: str, problems: Problems) -> str | None:
+    """:func:`allowed_input`, a refusal reported as a problem of ``label`` (then ``None``)."""
+    try:
+        return allowed_input(source)
+    except ValueError as exc:  # storage_roots.NotAllowed
+        problems.append((label, source, str(exc)))
+        return None
 
 
 def allowed_input(source: str) -> str:
