@@ -53,7 +53,7 @@ def _batch(dag_id: str, requests: list | str, params: dict | None = None, **plan
             **plan_kwargs,
         )
         BailianText2VideoOperator.partial(
-            task_id="generate", wait_for_completion=True
+            task_id="generate", wait_for_completion=True, poll_interval=0.2
         ).expand_kwargs(plan.output)
     return dag
 
