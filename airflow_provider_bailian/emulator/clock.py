@@ -109,16 +109,16 @@ class Task:
         return info
 
     def query_payload(
-        self, now: float, rid: str, video_url: Callable[[Task], str]
+        self, now: float, rid: str, video_url: Callable[[Task], str], start_time: bool = True
     ) -> dict[str, Any]:
-        """The body of the service's task query answer."""
+        """The body of the service's task query answer (``start_time``: with ``scheduled_time``)."""
         status = self.status(now)
         out: dict[str, Any] = {
             "task_id": self.task_id,
             "task_status": status,
             "submit_time": fmt_time(self.created),
         }
-        if status in ("RUNNING", "SUCCEEDED", "FAILED"):
+        if start_time and status in ("RUNNING", "SUCCEEDED", "FAILED"):
             out["scheduled_time"] = fmt_time(self.start + self.pending)  # type: ignore[operator]
         if status in ("SUCCEEDED", "FAILED"):
             out["end_time"] = fmt_time(self.start + self.total)  # type: ignore[operator]

@@ -151,6 +151,9 @@ class BailianEmulator:
         self.video_bytes: int | None = None
         self.seed: int | None = None
         self.quiet = True
+        #: Task answers carry the start of generation (``scheduled_time``); False plays a
+        #: service whose answers carry none, so a client must infer when a task started.
+        self.start_times = True
         self.video_host = "localhost"
         self.list_max_page_size: int | None = LIST_OPTIONS["list_max_page_size"]
         self.list_key: str = LIST_OPTIONS["list_key"]
@@ -245,7 +248,7 @@ class BailianEmulator:
         Options: api_key, task_seconds, pending_seconds, failure_rate, fault_rate,
         submit_rps, query_rps, max_concurrent, model_concurrency (model -> tasks running
         at once; default: the documented 1 of wan2.2-s2v; None: no per-model limit),
-        url_ttl, video_bytes, seed, quiet, video_host, list_max_page_size, list_key. Task
+        url_ttl, video_bytes, seed, quiet, start_times, video_host, list_max_page_size, list_key. Task
         timings are fixed per task when it is submitted.
         """
         checked: dict[str, Any] = {}
@@ -278,6 +281,7 @@ class BailianEmulator:
             "video_bytes": self.video_bytes,
             "seed": self.seed,
             "quiet": self.quiet,
+            "start_times": self.start_times,
             "video_host": self.video_host,
             "list_max_page_size": self.list_max_page_size,
             "list_key": self.list_key,
@@ -312,8 +316,10 @@ class BailianEmulator:
             return value
         if name == "model_concurrency":
             return check_model_concurrency(value)
-        if name == "quiet":
-            return bool(value)
+        if name in ("quiet", "start_times"):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
+            return value
         if name in LIST_OPTIONS:
             return check_list_option(name, value)
         if name == "video_host":
@@ -690,7 +696,7 @@ class BailianEmulator:
                     {"request_id": rid, "output": {"task_id": task_id, "task_status": "UNKNOWN"}},
                     rid,
                 )
-            payload = task.query_payload(now, rid, self._video_url)
+            payload = task.query_payload(now, rid, self._video_url, start_time=self.start_times)
         reply = json_reply(200, payload, rid)
         reply.task_id = task_id
         return reply

@@ -20,12 +20,16 @@ is read. Queued tasks are read on their own only while their model's slots look 
 list that is missing (404) or keeps failing hands the tasks to per-task polling for a
 while (logged once).
 
-Gateway style ("queue" strategy; no list endpoint): each task is polled by the per-task
-``PollPolicy``, but the shared limiter serves the most urgent query first (a RUNNING task
-near its expected finish before a PENDING one) and a PENDING task is not polled while the
-account's slots for its model are known to be full, except for the next in line. When a
-finish frees a slot, the next queued task (submission order) has most likely started: it
-is read soon after and scheduled as a running task from that moment.
+Gateway style ("queue" strategy; no list endpoint): each task is polled on its own, but
+the shared limiter serves the most urgent query first (a RUNNING task near its expected
+finish before a PENDING one). A running video is read every ``max_interval`` until it may
+finish (``EARLIEST_FINISH``), then every 9 s shrinking to ``GATEWAY_FINISH_WINDOW`` (6 s)
+by 60 % of its expected time. A PENDING task is not read while
+the account's slots for its model are known to be full: Bailian starts an account's tasks
+in order, so one read of the first queued task every ``QUEUED_RECHECK`` stands for all
+behind it, and a task submitted behind full slots is not read on arrival. When a finish
+frees a slot, the next queued task (submission order) has most likely started: it is read
+soon after and scheduled as a running task from that moment.
 
 Each watcher is correct on its own (Airflow may run the same trigger twice, on several
 triggerers): its state is only what it has read, so a new one picks up where a lost one
@@ -40,6 +44,7 @@ import contextlib
 import itertools
 import logging
 import math
+import random
 import time
 import weakref
 from collections import Counter
@@ -78,20 +83,32 @@ PENDING_RECHECK = 30.0
 #: Gateway style: a PENDING task behind full slots is still read this often (a safety net),
 #: or, deep in the queue, once in the earliest time its turn can come.
 QUEUED_RECHECK = 300.0
+#: Gateway style: a queued task behind another queued one is read at most this often: Bailian
+#: starts an account's tasks in order, so the first of them, read every ``QUEUED_RECHECK``,
+#: stands for the rest (one found running early starts a chain of reads, see ``_saw``).
+DEEP_RECHECK = 1800.0
 #: Gateway style: a queued task whose predecessor's finish freed a slot is read this long
 #: after the finish was seen (the service starts it at once), then once more if still PENDING.
 START_READ_DELAY = 1.0
 START_READ_RETRY = 3.0
-#: Gateway style, once a video may be finishing: the longest sleep between two reads (the
-#: finish is seen within it), and the shortest (polling a late video every 2 s costs twice
-#: the reads for one second less).
+#: Gateway style, once a video may be finishing: the sleep between two reads (a finish is
+#: seen within it; reading a late video every 2 s costs three times the reads for 2 s
+#: less), shortened by up to ``GATEWAY_JITTER`` so many waits do not read in step.
 GATEWAY_FINISH_WINDOW = 6.0
-GATEWAY_MIN_SLEEP = 4.0
+GATEWAY_JITTER = 0.1
+#: ... but few videos finish right after ``EARLIEST_FINISH``: there the sleep starts at this
+#: many seconds and shrinks to the window by this share of the expected time.
+GATEWAY_EARLY_WINDOW = 9.0
+GATEWAY_DENSE_FROM = 0.6
 #: Timers may fire a little early (the loop's clock resolution): a deadline this close counts
 #: as reached, or a coroutine could spin on ever shorter sleeps.
 CLOCK_SLACK = 0.001
 #: Strategies: "list" (DashScope), "queue" (gateway), "per_task" (every task on its own).
 STRATEGIES = ("list", "queue", "per_task")
+
+
+#: What the watcher believes of a task not yet seen running: read PENDING, or not read yet.
+QUEUED = ("PENDING", "unknown")
 
 
 class WaitFailed(Exception):
@@ -190,6 +207,11 @@ class StatusWatcher:
         self._list_sent_at: float | None = None
         #: By model: the queue place of the latest watched task known to have started.
         self._started_upto: dict[str | None, tuple[float, int]] = {}
+        #: By model: the most tasks seen running at once (gateway, see ``_more_slots``).
+        self._most_running: Counter[str | None] = Counter()
+        #: By model: the queue place and time of the last read that found the first queued
+        #: task PENDING (every task after it was queued then too).
+        self._head_pending: dict[str | None, tuple[tuple[float, int], float]] = {}
 
     # ---- registering -------------------------------------------------------------------
     def register(
@@ -307,7 +329,7 @@ class StatusWatcher:
         elif was == "RUNNING":
             self._running[watch.model] -= 1
             freed_at = time.time()
-        elif status not in ("PENDING", "unknown"):
+        elif status not in QUEUED:
             self._leave_queue(watch)
         if status in ("RUNNING", "SUCCEEDED", "FAILED"):
             upto = self._started_upto.get(watch.model)
@@ -321,12 +343,21 @@ class StatusWatcher:
         ``freed_at``: a watched task of ``model`` finished, so the next queued one has most
         likely started (gateway: it is read soon after, see ``_queued``).
         """
-        free = running_limit(model) - self._running[model]
-        for *_, watch in self._queue.get(model, [])[: max(0, free)]:
-            if freed_at is not None and watch.started_hint is None and watch.status == "PENDING":
+        free = max(0, running_limit(model) - self._running[model])
+        queue = self._queue.get(model, [])
+        hinted = False
+        for i, (*_, watch) in enumerate(queue):
+            # A finish frees a slot whatever the count says (the account may run more than
+            # the documented limit): the next queued task without a hint gets one.
+            if i >= free and (freed_at is None or hinted):
+                break
+            if freed_at is not None and watch.started_hint is None and watch.status in QUEUED:
                 watch.started_hint, watch.hint_tries = freed_at, 0
+                hinted = True
             if watch.turn is not None:
                 watch.turn.set()
+        if len(queue) > free and (first := queue[free][2]).turn is not None:
+            first.turn.set()  # now first behind the slots: its recheck gets shorter
 
     def _finish(self, watch: _Watch, result: TaskResult) -> None:
         metrics.detected(self.client, watch.model, result, watch.submitted_at)
@@ -394,11 +425,15 @@ class StatusWatcher:
         """Record a direct read; True when it ended the wait."""
         watch.checked_at = now
         self._unchecked.discard(watch)
+        if result.status is TaskStatus.PENDING and self._ahead(watch) == 0:
+            self._head_pending[watch.model] = (watch.order, now)
         self._note(watch, result.status.value)
         if result.status.is_terminal:
             self._finish(watch, result)
             return True
         if result.status is TaskStatus.RUNNING:
+            if self.strategy == "queue":
+                self._more_slots(watch.model, now)
             watch.seen_running = True
             self._seen_running.add(watch)
             if watch.running_since is None:
@@ -408,6 +443,21 @@ class StatusWatcher:
                     watch.running_since = min(watch.running_since, watch.started_hint)
                     watch.policy._running_since = watch.running_since
         return False
+
+    def _more_slots(self, model: str | None, now: float) -> None:
+        """Gateway: more tasks seen running than ever before and than the limit allows (a
+        finish not seen yet, or a higher limit for this account): the next queued one may
+        have started too, read it."""
+        running = self._running[model]
+        if running <= max(running_limit(model), self._most_running[model]):
+            return
+        self._most_running[model] = running
+        for *_, queued in self._queue.get(model, []):
+            if queued.started_hint is None:
+                queued.started_hint, queued.hint_tries = now, 0
+                if queued.turn is not None:
+                    queued.turn.set()
+                return
 
     def _presumed_started(self, watch: _Watch) -> bool:
         """A later task of its model was seen running or finished: it has started too."""
@@ -441,6 +491,9 @@ class StatusWatcher:
         """Per-task polling with ``PollPolicy`` (gateway, fallback, or the old behaviour)."""
         watch.busy = True
         try:
+            if self._queued_on_arrival(watch):
+                # Behind a full set of slots the moment it was submitted: read it on its turn.
+                await self._queued(watch, 0.0)
             while self._watching(watch):
                 listed = self.strategy == "list" and not watch.list_blind
                 if listed and time.time() >= self._fallback_until:
@@ -464,18 +517,35 @@ class StatusWatcher:
         finally:
             watch.busy = False
 
+    def _queued_on_arrival(self, watch: _Watch) -> bool:
+        """Gateway: submitted so recently, behind so many tasks of its model, that it cannot
+        have started (none of those can have finished yet): its first read waits its turn."""
+        if self.strategy != "queue" or watch.submitted_at is None:
+            return False
+        young = time.time() - watch.submitted_at < EARLIEST_FINISH * watch.expected
+        # The first one behind the slots is read all the same: found running, it tells that
+        # the account runs more than the documented limit (see ``_more_slots``).
+        free = max(0, running_limit(watch.model) - self._running[watch.model])
+        return young and self._ahead(watch) > free
+
     def _running_delay(self, watch: _Watch, delay: float, now: float) -> float:
-        """Gateway: once the video may be finishing, read it every 4-6 s (``poll_interval``
-        still caps it); before, the policy's sparse reads, but none past that moment."""
+        """Gateway: once the video may be finishing, read it every ``GATEWAY_FINISH_WINDOW``
+        (wider just after ``EARLIEST_FINISH``; ``poll_interval`` still caps it); before, every
+        ``max_interval`` (only a failure can end it), but none past that moment."""
         if self.strategy != "queue" or watch.status != "RUNNING" or watch.running_since is None:
             return delay
         bound = watch.poll_interval or math.inf
         may_finish = watch.running_since + EARLIEST_FINISH * watch.expected
-        if now + delay <= may_finish:
-            return delay
         if now < may_finish:
-            return min(delay, max(may_finish - now, CLOCK_SLACK) + GATEWAY_FINISH_WINDOW / 2)
-        return min(bound, max(min(GATEWAY_MIN_SLEEP, bound), min(delay, GATEWAY_FINISH_WINDOW)))
+            sparse = max(delay, watch.policy.max_interval)
+            return min(
+                bound, sparse, max(may_finish - now, CLOCK_SLACK) + GATEWAY_FINISH_WINDOW / 2
+            )
+        # Few videos finish this early: the sleep shrinks from the wider bound to the window.
+        early = 1 - (now - may_finish) / ((GATEWAY_DENSE_FROM - EARLIEST_FINISH) * watch.expected)
+        wider = max(0.0, early) * (GATEWAY_EARLY_WINDOW - GATEWAY_FINISH_WINDOW)
+        window = GATEWAY_FINISH_WINDOW + wider
+        return min(bound, window * (1 - GATEWAY_JITTER * random.random()))
 
     # ---- gateway: PENDING tasks behind full slots wait their turn ------------------------
     def _next_in_line(self, watch: _Watch) -> bool:
@@ -488,22 +558,12 @@ class StatusWatcher:
 
     async def _queued(self, watch: _Watch, delay: float) -> None:
         """Sleep ``delay``, then longer while the task cannot have started (slots full)."""
-        now = time.time()
-        first = now + delay
-        # The safety net spends at most a quarter of the query rate on queued tasks.
-        rate = self.client.limiter.rate
-        queue = self._queue.get(watch.model, [])
-        share = len(queue) / (0.25 * rate) if rate > 0 else 0.0
-        # Deep in the queue its turn cannot come before every task ahead had a turn.
-        ahead = bisect.bisect_left(queue, watch.order, key=lambda item: item[:2])
-        turn_in = (ahead // running_limit(watch.model)) * EARLIEST_FINISH * watch.expected
-        cap = max(delay, QUEUED_RECHECK, share, turn_in)
-        if watch.poll_interval:
-            cap = min(cap, max(delay, watch.poll_interval))
-        last = now + cap
+        entered = time.time()
+        first = entered + delay
         while self._watching(watch):
             now = time.time()
             soon = now + CLOCK_SLACK
+            last = self._queued_since(watch, entered) + self._queued_recheck(watch, delay)
             hinted = None if watch.started_hint is None else watch.started_hint + START_READ_DELAY
             if soon >= last or (soon >= first and self._next_in_line(watch)):
                 return
@@ -517,6 +577,34 @@ class StatusWatcher:
                 timeout = min(timeout, hinted - now)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(watch.turn.wait(), timeout=timeout)
+
+    def _ahead(self, watch: _Watch) -> int:
+        """Watched tasks of its model before it in the queue, not yet seen running."""
+        queue = self._queue.get(watch.model, [])
+        return bisect.bisect_left(queue, watch.order, key=lambda item: item[:2])
+
+    def _queued_since(self, watch: _Watch, entered: float) -> float:
+        """Since when it is known to be queued: a task before it found PENDING says so too."""
+        head = self._head_pending.get(watch.model)
+        if head is not None and head[0] <= watch.order:
+            return max(entered, head[1])
+        return entered
+
+    def _queued_recheck(self, watch: _Watch, delay: float) -> float:
+        """How long a queued task behind full slots sleeps at most (the safety net)."""
+        # The safety net spends at most a quarter of the query rate on queued tasks.
+        rate = self.client.limiter.rate
+        share = len(self._queue.get(watch.model, [])) / (0.25 * rate) if rate > 0 else 0.0
+        # Deep in the queue its turn cannot come before every task ahead had a turn.
+        ahead = self._ahead(watch)
+        limit = running_limit(watch.model)
+        turn_in = (ahead // limit) * EARLIEST_FINISH * watch.expected
+        free = max(0, limit - self._running[watch.model])
+        recheck = QUEUED_RECHECK if ahead <= free else DEEP_RECHECK
+        cap = max(delay, recheck, share, turn_in)
+        if watch.poll_interval:
+            cap = min(cap, max(delay, watch.poll_interval))
+        return cap
 
     # ---- DashScope: one list stream for every watched task -------------------------------
     async def _list_stream(self) -> None:
