@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from airflow_provider_bailian.models import TaskStatus, get_model_spec
+from airflow_provider_bailian.wait_target import WaitTarget
 
 if TYPE_CHECKING:
     from airflow_provider_bailian.models import TaskResult
@@ -99,13 +100,20 @@ class PollPolicy:
     @classmethod
     def create(
         cls,
+        target: WaitTarget | None = None,
         *,
         model: str | None = None,
         duration: int | None = None,
         poll_interval: float | None = None,
         submitted_at: float | None = None,
     ) -> PollPolicy:
-        """A policy for one task; ``poll_interval`` caps every delay."""
+        """A policy for one wait (``target``, or its facts as keywords); ``poll_interval``
+        caps every delay."""
+        if target is not None:
+            target = WaitTarget.of(
+                target, model=model, duration=duration, submitted_at=submitted_at
+            )
+            model, duration, submitted_at = target.model, target.duration, target.submitted_at
         policy = cls(expected_seconds=expected_generation_seconds(model, duration))
         policy.submitted_at = submitted_at
         if poll_interval is not None and poll_interval > 0:

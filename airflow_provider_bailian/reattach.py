@@ -10,7 +10,8 @@ any worker:
   metadata database), deleted when the task instance succeeds.
 
 Two writes per submission: the *intent* (request fingerprint, model, time) before
-the request is sent, and the task id right after the answer. A retry that finds an
+the request is sent, and the task id right after the answer (``SubmissionRecord``, a
+versioned record: ``submission_record.py``). A retry that finds an
 intent without a task id knows a submission may exist that nobody recorded (an
 ambiguous 5xx, a timeout, a worker that died before the second write) and never
 submits blindly: on the DashScope style it looks for the task in Bailian's task list
@@ -28,6 +29,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +41,9 @@ from airflow_provider_bailian.exceptions import (
     BailianTransportError,
     BailianUnresolvedSubmissionError,
 )
+from airflow_provider_bailian.models import TaskStatus
 from airflow_provider_bailian.outputs import XCOM_TASK_ID
+from airflow_provider_bailian.submission_record import SubmissionRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,10 +85,11 @@ class SubmissionLedger:
             return f"the task state store key {STATE_KEY!r} of this task instance"
         return f"the Airflow Variable {self._variable!r}"
 
-    def read(self) -> dict[str, Any] | None:
+    def read(self) -> SubmissionRecord | None:
         """The record (an intent, or an intent with its task id); ``None`` when there is none.
 
-        Raises ``BailianRecordError`` when the store fails or holds something unreadable.
+        Raises ``BailianRecordError`` when the store fails or holds something unreadable
+        (also a record of a schema this version does not read).
         """
         try:
             if self._store is not None:
@@ -109,19 +114,30 @@ class SubmissionLedger:
                 f"The Bailian submission record in {self.location} is unreadable; nothing was "
                 "sent. Delete it to submit anyway"
             )
-        return value
+        try:
+            return SubmissionRecord.from_dict(value)
+        except BailianRecordError as exc:
+            raise BailianRecordError(
+                f"The Bailian submission record in {self.location} cannot be used: "
+                f"{exc.message}. Nothing was sent; a newer version wrote it (upgrade this one), "
+                "or delete it to submit anyway"
+            ) from None
 
-    def load(self) -> dict[str, Any] | None:
+    def load(self) -> SubmissionRecord | None:
         """The record if it holds a submitted task id, else ``None``."""
         record = self.read()
-        return record if record and record.get("task_id") else None
+        return record if record and record.is_submitted else None
 
-    def save(self, record: dict[str, Any]) -> None:
+    def save(self, record: SubmissionRecord | Mapping[str, Any]) -> None:
+        """Store the record (a plain dict in the stored form is read as one first)."""
+        if not isinstance(record, SubmissionRecord):
+            record = SubmissionRecord.from_dict(record)
+        value = record.to_dict()
         try:
             if self._store is not None:
-                self._store.set(STATE_KEY, record)
+                self._store.set(STATE_KEY, value)
             else:
-                _variable().set(self._variable, json.dumps(record))
+                _variable().set(self._variable, json.dumps(value))
         except Exception as exc:
             raise BailianRecordError(
                 f"Could not write the Bailian submission record to the {self.backend} "
@@ -231,7 +247,7 @@ class RunClaims:
 class Obtained:
     """The task this try waits for, and its result when it has already finished."""
 
-    record: dict[str, Any]
+    record: SubmissionRecord
     finished: TaskResult | None = None
 
 
@@ -277,9 +293,9 @@ class SubmitOnce:
         return self._submit_fresh()
 
     # ---- an earlier try's record ------------------------------------------------------
-    def _from_prior(self, prior: dict[str, Any]) -> Obtained | None:
-        task_id = prior.get("task_id")
-        if prior.get("fingerprint") != self.fingerprint:
+    def _from_prior(self, prior: SubmissionRecord) -> Obtained | None:
+        task_id = prior.task_id
+        if prior.fingerprint != self.fingerprint:
             if task_id:
                 self.log.info(
                     "An earlier try submitted Bailian task %s for a different request; "
@@ -291,17 +307,19 @@ class SubmitOnce:
                     "An earlier try sent a different request (request_id %s) and got no answer; "
                     "it may have created a task (check the Bailian console). Submitting this "
                     "request",
-                    prior.get("request_id"),
+                    prior.request_id,
                 )
             return None
         if task_id:
             return self._reattach(prior)
         return self._recover_intent(prior)
 
-    def _reattach(self, record: dict[str, Any]) -> Obtained | None:
-        prior = record["task_id"]
+    def _reattach(self, record: SubmissionRecord) -> Obtained | None:
+        prior = record.task_id
+        assert prior is not None
         result = self.hook.get_task(prior)
-        if result.status.is_active or result.status.value == "SUCCEEDED":
+        done = result.status is TaskStatus.SUCCEEDED
+        if result.status.is_active or done:
             self.log.info(
                 "Reattaching to Bailian task %s (%s) submitted by an earlier try (found in the "
                 "%s); not submitting again",
@@ -310,8 +328,8 @@ class SubmitOnce:
                 self.ledger.backend if self.ledger else "record",
             )
             metrics.recovery(self.hook, self.model, "reattached")
-            return Obtained(record, result if result.status.value == "SUCCEEDED" else None)
-        if result.status.value == "CANCELED":
+            return Obtained(record, result if done else None)
+        if result.status is TaskStatus.CANCELED:
             self.log.warning("%s; submitting a new one", self._who_cancelled(prior))
             return None
         self.log.warning(
@@ -338,9 +356,9 @@ class SubmitOnce:
             f"{by} at {_when(note.get('cancelled_at'))}{why}"
         )
 
-    def _recover_intent(self, intent: dict[str, Any]) -> Obtained | None:
+    def _recover_intent(self, intent: SubmissionRecord) -> Obtained | None:
         """A retry found an intent without a task id: find the task, or prove there is none."""
-        sent_at = _when(intent.get("intent_at"))
+        sent_at = _when(intent.intent_at)
         if not self.hook.protocol.can_list:
             assert self.ledger is not None
             raise BailianUnresolvedSubmissionError(
@@ -350,9 +368,16 @@ class SubmitOnce:
                 "so it is NOT sent again (a duplicate would be billed). Check the console for a "
                 "task created then; to submit anyway, delete "
                 f"{self.ledger.location} and clear this task, or run it with reattach=False",
-                request_id=intent.get("request_id"),
+                request_id=intent.request_id,
             )
-        until = intent.get("failed_at") or (intent["intent_at"] + self.hook.submission_bound)
+        if intent.intent_at is None:
+            assert self.ledger is not None
+            raise BailianRecordError(
+                f"The Bailian submission record in {self.ledger.location} is an intent without "
+                "its time (intent_at), so the task list cannot be searched for it; nothing was "
+                "sent. Delete it to submit anyway"
+            )
+        until = intent.failed_at or (intent.intent_at + self.hook.submission_bound)
         self.log.info(
             "An earlier try's submission (sent at %s) got no task id; looking for it in "
             "Bailian's task list before sending anything",
@@ -370,12 +395,7 @@ class SubmitOnce:
     # ---- a new submission -------------------------------------------------------------
     def _submit_fresh(self, *, resend: bool = False) -> Obtained:
         assert self.ledger is not None
-        intent = {
-            "fingerprint": self.fingerprint,
-            "model": self.model,
-            "duration": self.duration,
-            "intent_at": time.time(),
-        }
+        intent = self._intent()
         try:
             self.ledger.save(intent)
         except BailianRecordError as exc:
@@ -400,10 +420,10 @@ class SubmitOnce:
             ) from None
 
     def _after_ambiguous(
-        self, intent: dict[str, Any], exc: BailianAmbiguousSubmissionError, *, resend: bool
+        self, intent: SubmissionRecord, exc: BailianAmbiguousSubmissionError, *, resend: bool
     ) -> Obtained:
         assert self.ledger is not None
-        intent = {**intent, "failed_at": time.time(), "request_id": exc.request_id}
+        intent = intent.ambiguous(exc.request_id)
         try:
             self.ledger.save(intent)
         except BailianRecordError as err:  # the first intent is there: still covered
@@ -414,7 +434,8 @@ class SubmitOnce:
             "The submission may have created a task (%s); looking for it in Bailian's task list",
             exc.message,
         )
-        found = self._search(intent, intent["failed_at"])
+        assert intent.failed_at is not None
+        found = self._search(intent, intent.failed_at)
         if found is not None:
             return found
         self.log.warning(
@@ -424,13 +445,14 @@ class SubmitOnce:
         return self._submit_fresh(resend=True)
 
     # ---- the search ---------------------------------------------------------------------
-    def _search(self, intent: dict[str, Any], until: float) -> Obtained | None:
+    def _search(self, intent: SubmissionRecord, until: float) -> Obtained | None:
         """Obtained on a match, ``None`` when nothing was created; raises otherwise."""
         from airflow_provider_bailian.recovery import Outcome, Verdict
 
+        assert intent.intent_at is not None
         held = self.claims.held() if self.claims is not None else set()
         found = self.hook.find_orphaned_task(
-            self.body, since=intent["intent_at"], until=until, claimed=held.__contains__
+            self.body, since=intent.intent_at, until=until, claimed=held.__contains__
         )
         metrics.recovery(self.hook, self.model, found.outcome.value)
         if found.outcome is Outcome.RECOVERED:
@@ -444,7 +466,7 @@ class SubmitOnce:
                 task.reason,
                 found.summary(),
             )
-            submitted_at = task.created_ms / 1000 if task.created_ms else intent["intent_at"]
+            submitted_at = task.created_ms / 1000 if task.created_ms else intent.intent_at
             record = self._record(task.task_id, None, submitted_at=submitted_at)
             done = task.result if task.status == "SUCCEEDED" else None
             return Obtained(record, done)
@@ -457,11 +479,11 @@ class SubmitOnce:
                 f"Several Bailian tasks match this request ({ids}); not guessing which one this "
                 "task instance submitted, and not sending another. Pick one in the console (e.g. "
                 "wait for it with BailianTaskSensor) or cancel the extras; " + found.summary(),
-                request_id=intent.get("request_id"),
+                request_id=intent.request_id,
             )
         raise self._undecided(found, intent)
 
-    def _undecided(self, found: RecoveryResult, intent: dict[str, Any]) -> BailianError:
+    def _undecided(self, found: RecoveryResult, intent: SubmissionRecord) -> BailianError:
         from airflow_provider_bailian.recovery import Verdict
 
         ids = found.ids(Verdict.UNCONFIRMED)
@@ -473,10 +495,10 @@ class SubmitOnce:
         running = any(c.status in ("PENDING", "RUNNING") for c in found.candidates)
         if running or found.note:  # a retry may see more (a prompt, the rest of the list)
             return BailianAmbiguousSubmissionError(
-                message + ". A retry searches again", request_id=intent.get("request_id")
+                message + ". A retry searches again", request_id=intent.request_id
             )
         return BailianUnresolvedSubmissionError(
-            message + ". Check them in the console", request_id=intent.get("request_id")
+            message + ". Check them in the console", request_id=intent.request_id
         )
 
     def _record(
@@ -486,18 +508,15 @@ class SubmitOnce:
         *,
         submitted_at: float | None = None,
         save: bool = True,
-    ) -> dict[str, Any]:
-        record = {
-            "task_id": task_id,
-            "request_id": request_id,
-            "fingerprint": self.fingerprint,
-            "submitted_at": submitted_at or time.time(),
-            "model": self.model,
-            "duration": self.duration,
-        }
+    ) -> SubmissionRecord:
+        record = self._intent().submitted(task_id, request_id, submitted_at=submitted_at)
         if save and self.ledger is not None:
             self.ledger.save(record)
         return record
+
+    def _intent(self) -> SubmissionRecord:
+        """Where every record of this request starts: its fingerprint, model and duration."""
+        return SubmissionRecord.intent(self.fingerprint, model=self.model, duration=self.duration)
 
 
 def _when(epoch: Any) -> str:

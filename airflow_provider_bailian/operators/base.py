@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from airflow_provider_bailian.models import Submission, TaskResult, VideoRequest
     from airflow_provider_bailian.pricing import CostEstimate
     from airflow_provider_bailian.reattach import Obtained
+    from airflow_provider_bailian.wait_target import WaitTarget
 
 __all__ = [
     "XCOM_COST",
@@ -230,11 +231,12 @@ class BailianVideoGenerationOperator(BaseOperator):
         ledger = SubmissionLedger(context) if self.reattach else None
         obtained = self._submit_or_reattach(context, request, estimate, ledger)
         record = obtained.record
-        task_id = record["task_id"]
+        target = record.target()
+        task_id = target.task_id
         self.log.info(
             "Bailian task_id=%s request_id=%s model=%s",
             task_id,
-            record.get("request_id"),
+            record.request_id,
             request.model,
         )
         ti.xcom_push(key=XCOM_TASK_ID, value=task_id)
@@ -247,8 +249,8 @@ class BailianVideoGenerationOperator(BaseOperator):
         if obtained.finished is not None:  # already SUCCEEDED: deferring would fire at once
             return self._finish(context, obtained.finished, None, ledger)
         if self.deferrable:
-            self._defer(task_id, record)
-        return self._wait_in_worker(context, task_id, record, ledger)
+            self._defer(target)
+        return self._wait_in_worker(context, target, ledger)
 
     def _submit_or_reattach(
         self, context: Any, request: VideoRequest, estimate: CostEstimate | None, ledger: Any
@@ -297,45 +299,36 @@ class BailianVideoGenerationOperator(BaseOperator):
                 f"{estimate.currency}. Nothing was sent"
             )
 
-    def _defer(self, task_id: str, record: dict[str, Any]) -> None:
+    def _defer(self, target: WaitTarget) -> None:
         # Only a task about to defer loads the trigger (and with it httpx).
         from airflow_provider_bailian.polling import trigger_deadline
         from airflow_provider_bailian.triggers.task import BailianTaskTrigger
 
         self._waiting_on = None
         self.defer(
-            trigger=BailianTaskTrigger(
-                bailian_task_id=task_id,
+            trigger=BailianTaskTrigger.for_target(
+                target,
                 bailian_conn_id=self.bailian_conn_id,
                 poll_interval=self.poll_interval,
                 deadline=trigger_deadline(self.timeout),
-                model=record.get("model"),
-                duration=record.get("duration"),
-                submitted_at=record.get("submitted_at"),
                 cancel_on_kill=self.cancel_on_kill,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) if self.timeout else None,
         )
 
-    def _wait_in_worker(
-        self, context: Any, task_id: str, record: dict[str, Any], ledger: Any
-    ) -> str:
+    def _wait_in_worker(self, context: Any, target: WaitTarget, ledger: Any) -> str:
         # Execute time only: keeps DAG parsing light.
         from airflow_provider_bailian.polling import PollPolicy
 
-        policy = PollPolicy.create(
-            model=record.get("model"),
-            duration=record.get("duration"),
-            poll_interval=self.poll_interval,
-            submitted_at=record.get("submitted_at"),
-        )
+        task_id = target.task_id
+        policy = PollPolicy.create(target, poll_interval=self.poll_interval)
         self._waiting_on = task_id
         self._waiting_ti = context["ti"]
         started = time.monotonic()
         try:
             result = self.hook.wait_for_task(
-                task_id, timeout=self.timeout, policy=policy, model=record.get("model")
+                task_id, timeout=self.timeout, policy=policy, model=target.model
             )
         finally:
             self._waiting_on = None

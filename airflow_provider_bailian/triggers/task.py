@@ -35,6 +35,7 @@ from airflow_provider_bailian.stop_check import (
     trigger_lookup_timeout,
 )
 from airflow_provider_bailian.triggers.watcher import Registration, WaitFailed, watcher_for
+from airflow_provider_bailian.wait_target import WaitTarget
 
 #: The on_kill work in progress (a reference, so the loop does not drop a shielded task).
 _STOPPING: set[asyncio.Future[None]] = set()
@@ -50,6 +51,11 @@ class BailianTaskTrigger(BaseTrigger):
     ``failed`` (FAILED, CANCELED, UNKNOWN) with ``code`` and ``message``; ``timeout``;
     ``error`` (a permanent error, or transient errors for longer than
     ``max_error_seconds``).
+
+    The task and its facts (``model``, ``duration``, ``submitted_at``) are one
+    ``WaitTarget`` (``target``, or build the trigger with ``for_target``); they are
+    serialized as the separate keyword arguments they have always been, so a trigger
+    stored by an earlier version runs unchanged.
     """
 
     def __init__(
@@ -77,6 +83,26 @@ class BailianTaskTrigger(BaseTrigger):
         self.max_error_seconds = max_error_seconds
         # Kept across triggerer restarts so "waited N s" stays true.
         self.started_at = started_at if started_at is not None else time.time()
+
+    @classmethod
+    def for_target(cls, target: WaitTarget, **options: Any) -> BailianTaskTrigger:
+        """A trigger waiting for ``target``; ``options`` are the other keyword arguments."""
+        return cls(
+            target.task_id,
+            model=target.model,
+            duration=target.duration,
+            submitted_at=target.submitted_at,
+            **options,
+        )
+
+    @property
+    def target(self) -> WaitTarget:
+        return WaitTarget(
+            self.bailian_task_id,
+            model=self.model,
+            duration=self.duration,
+            submitted_at=self.submitted_at,
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -114,11 +140,8 @@ class BailianTaskTrigger(BaseTrigger):
         # Every wait of this account in this event loop shares one watcher (triggers/watcher.py).
         watcher = watcher_for(client)
         reg = watcher.register(
-            task_id,
-            model=self.model,
-            duration=self.duration,
+            self.target,
             poll_interval=self.poll_interval,
-            submitted_at=self.submitted_at,
             started_at=self.started_at,
             max_error_seconds=self.max_error_seconds,
         )

@@ -49,6 +49,7 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from airflow_provider_bailian import metrics
@@ -62,6 +63,7 @@ from airflow_provider_bailian.polling import (
     expected_generation_seconds,
 )
 from airflow_provider_bailian.protocol import ApiStyle, is_transient
+from airflow_provider_bailian.wait_target import WaitTarget
 
 # The logger keeps the name it had under hooks/: logging configured for it still applies.
 log = logging.getLogger("airflow_provider_bailian.hooks.watcher")
@@ -111,6 +113,27 @@ STRATEGIES = ("list", "queue", "per_task")
 QUEUED = ("PENDING", "unknown")
 
 
+class WatchStrategy(str, Enum):
+    """How a watcher learns its tasks' statuses; equal to its string (``"list"``), which
+    every place that takes a strategy also accepts. The values are ``STRATEGIES``."""
+
+    LIST = "list"  # DashScope: the account's RUNNING list, direct reads only when needed
+    QUEUE = "queue"  # gateway: per-task polls, ordered by urgency, queued tasks held back
+    PER_TASK = "per_task"  # every task polled on its own by its PollPolicy
+
+    @classmethod
+    def parse(cls, value: WatchStrategy | str) -> WatchStrategy:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(
+                f"strategy={value!r}: expected one of {', '.join(s.value for s in cls)}"
+            ) from None
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class WaitFailed(Exception):
     """The wait ended without a terminal status (a permanent error, or errors for too long)."""
 
@@ -133,14 +156,11 @@ class Registration:
 
 @dataclass(eq=False)
 class _Watch:
-    task_id: str
-    model: str | None
+    target: WaitTarget
     expected: float
     poll_interval: float | None
     since: float  # local epoch seconds the task was submitted (or the wait started)
     max_error_seconds: float
-    duration: int | None
-    submitted_at: float | None
     seq: int
     registrations: set[Registration] = field(default_factory=set)
     status: str = "unknown"
@@ -158,16 +178,23 @@ class _Watch:
     _policy: PollPolicy | None = None
 
     @property
+    def task_id(self) -> str:
+        return self.target.task_id
+
+    @property
+    def model(self) -> str | None:
+        return self.target.model
+
+    @property
+    def submitted_at(self) -> float | None:
+        return self.target.submitted_at
+
+    @property
     def policy(self) -> PollPolicy:
         """The per-task policy (backoff, per-task polling), made when first needed: a
         thousand registrations at once must stay cheap for the event loop."""
         if self._policy is None:
-            self._policy = PollPolicy.create(
-                model=self.model,
-                duration=self.duration,
-                poll_interval=self.poll_interval,
-                submitted_at=self.submitted_at,
-            )
+            self._policy = PollPolicy.create(self.target, poll_interval=self.poll_interval)
         return self._policy
 
     @property
@@ -179,13 +206,14 @@ class _Watch:
 class StatusWatcher:
     """Waits for many tasks of one account in one event loop (see the module docstring)."""
 
-    def __init__(self, client: BailianAsyncClient, strategy: str | None = None) -> None:
+    def __init__(
+        self, client: BailianAsyncClient, strategy: WatchStrategy | str | None = None
+    ) -> None:
         if strategy is None:
-            strategy = "list" if client.protocol.style is ApiStyle.DASHSCOPE else "queue"
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy={strategy!r}: expected one of {', '.join(STRATEGIES)}")
+            dashscope = client.protocol.style is ApiStyle.DASHSCOPE
+            strategy = WatchStrategy.LIST if dashscope else WatchStrategy.QUEUE
         self.client = client
-        self.strategy = strategy
+        self.strategy = WatchStrategy.parse(strategy)
         self._watches: dict[str, _Watch] = {}
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -216,7 +244,7 @@ class StatusWatcher:
     # ---- registering -------------------------------------------------------------------
     def register(
         self,
-        task_id: str,
+        target: WaitTarget | str,
         *,
         model: str | None = None,
         duration: int | None = None,
@@ -225,22 +253,22 @@ class StatusWatcher:
         started_at: float | None = None,
         max_error_seconds: float = DEFAULT_MAX_ERROR_SECONDS,
     ) -> Registration:
-        """Watch ``task_id``; the registration's future gets the terminal result."""
+        """Watch ``target`` (or a task id with its facts as keywords); the registration's
+        future gets the terminal result."""
+        target = WaitTarget.of(target, model=model, duration=duration, submitted_at=submitted_at)
+        task_id = target.task_id
         watch = self._watches.get(task_id)
         if watch is None:
             watch = self._watches[task_id] = _Watch(
-                task_id=task_id,
-                model=model,
-                expected=expected_generation_seconds(model, duration),
+                target=target,
+                expected=expected_generation_seconds(target.model, target.duration),
                 poll_interval=poll_interval if poll_interval and poll_interval > 0 else None,
-                since=submitted_at or started_at or time.time(),
+                since=target.submitted_at or started_at or time.time(),
                 max_error_seconds=max_error_seconds,
-                duration=duration,
-                submitted_at=submitted_at,
                 seq=next(self._seq),
                 registered_at=time.time(),
             )
-            bisect.insort(self._queue.setdefault(model, []), (*watch.order, watch))
+            bisect.insort(self._queue.setdefault(target.model, []), (*watch.order, watch))
             self._unchecked.add(watch)
             self._min_poll_interval = min(self._min_poll_interval, watch.poll_interval or math.inf)
             self._start(watch)
@@ -261,9 +289,9 @@ class StatusWatcher:
         if not watch.registrations:
             self._drop(watch)
 
-    async def wait(self, task_id: str, **options: Any) -> TaskResult:
+    async def wait(self, target: WaitTarget | str, **options: Any) -> TaskResult:
         """Register, await the terminal result, unregister."""
-        reg = self.register(task_id, **options)
+        reg = self.register(target, **options)
         try:
             return await reg.future
         finally:
@@ -280,7 +308,7 @@ class StatusWatcher:
         task.add_done_callback(self._tasks.discard)
 
     def _start(self, watch: _Watch) -> None:
-        if self.strategy == "list" and time.time() >= self._fallback_until:
+        if self.strategy is WatchStrategy.LIST and time.time() >= self._fallback_until:
             if self._runner is None or self._runner.done():
                 self._runner = asyncio.get_running_loop().create_task(self._list_stream())
             self._wake.set()
@@ -414,7 +442,7 @@ class StatusWatcher:
         return None
 
     def _urgency(self, watch: _Watch, now: float) -> int:
-        if self.strategy == "per_task":
+        if self.strategy is WatchStrategy.PER_TASK:
             return NORMAL
         if watch.status != "RUNNING":
             return IDLE
@@ -432,7 +460,7 @@ class StatusWatcher:
             self._finish(watch, result)
             return True
         if result.status is TaskStatus.RUNNING:
-            if self.strategy == "queue":
+            if self.strategy is WatchStrategy.QUEUE:
                 self._more_slots(watch.model, now)
             watch.seen_running = True
             self._seen_running.add(watch)
@@ -495,7 +523,7 @@ class StatusWatcher:
                 # Behind a full set of slots the moment it was submitted: read it on its turn.
                 await self._queued(watch, 0.0)
             while self._watching(watch):
-                listed = self.strategy == "list" and not watch.list_blind
+                listed = self.strategy is WatchStrategy.LIST and not watch.list_blind
                 if listed and time.time() >= self._fallback_until:
                     return  # the list stream takes this task back
                 result = await self._get(watch, self._urgency(watch, time.time()))
@@ -503,7 +531,10 @@ class StatusWatcher:
                 if result is None or self._saw(watch, result, now):
                     return
                 delay = self._running_delay(watch, watch.policy.next_delay(result, now), now)
-                if result.status is TaskStatus.PENDING and self.strategy != "per_task":
+                if (
+                    result.status is TaskStatus.PENDING
+                    and self.strategy is not WatchStrategy.PER_TASK
+                ):
                     if watch.started_hint is not None:
                         # Not started yet after all: look once more, then wait for a slot.
                         watch.hint_tries += 1
@@ -520,7 +551,7 @@ class StatusWatcher:
     def _queued_on_arrival(self, watch: _Watch) -> bool:
         """Gateway: submitted so recently, behind so many tasks of its model, that it cannot
         have started (none of those can have finished yet): its first read waits its turn."""
-        if self.strategy != "queue" or watch.submitted_at is None:
+        if self.strategy is not WatchStrategy.QUEUE or watch.submitted_at is None:
             return False
         young = time.time() - watch.submitted_at < EARLIEST_FINISH * watch.expected
         # The first one behind the slots is read all the same: found running, it tells that
@@ -532,7 +563,11 @@ class StatusWatcher:
         """Gateway: once the video may be finishing, read it every ``GATEWAY_FINISH_WINDOW``
         (wider just after ``EARLIEST_FINISH``; ``poll_interval`` still caps it); before, every
         ``max_interval`` (only a failure can end it), but none past that moment."""
-        if self.strategy != "queue" or watch.status != "RUNNING" or watch.running_since is None:
+        if (
+            self.strategy is not WatchStrategy.QUEUE
+            or watch.status != "RUNNING"
+            or watch.running_since is None
+        ):
             return delay
         bound = watch.poll_interval or math.inf
         may_finish = watch.running_since + EARLIEST_FINISH * watch.expected
