@@ -1,34 +1,35 @@
-"""Request types, one per mode, and the inputs they carry.
+"""Request types, one per mode, and the JSON body they are sent as.
 
 Everything here is plain Python (no Airflow, no I/O). A request holds what the user set;
 its inputs (frames, clips, references, voices, the video to edit...) are typed media
-items (``MediaItem``), whether they came from a mode's friendly parameters (``image``,
-``references``...) or from the ``media`` list every mode takes. Validation is
-``validation.py`` (each mode's rules in one place, against the capability table), the
-wire layout is ``protocol.py``; statuses and results are ``results.py`` (re-exported here).
+items (``MediaItem``, in ``inputs.py``, re-exported here), whether they came from a mode's
+friendly parameters (``image``, ``references``...) or from the ``media`` list every mode
+takes. Validation is ``validation.py`` (each mode's rules in one place, against the
+capability table); the body, the same for both API styles, is :func:`request_body` (the
+styles' paths and headers are ``protocol.py``); statuses and results are ``results.py``
+(re-exported here).
 """
 
 from __future__ import annotations
 
-import ast
-import base64
-import json
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from airflow_provider_bailian.capabilities import (
     EDIT,
     FRAMES,
     IMAGE,
     IMAGE_FORMATS,
-    MEDIA_EXTRA_INPUTS,
     MODELS,
     RATIOS,
     REFERENCE,
+    SHAPE_FRAME_URLS,
+    SHAPE_IMG_URL,
     SHAPE_MEDIA,
+    SHAPE_PROMPT,
+    SHAPE_REFERENCES,
+    SHAPE_SPEECH,
     SIZE_TIERS,
     SPEECH,
     TEXT,
@@ -39,7 +40,18 @@ from airflow_provider_bailian.capabilities import (
     running_limit,
     tier_of_size,
 )
+from airflow_provider_bailian.inputs import (
+    LocalFile,
+    LocalImage,
+    MediaItem,
+    identity,
+    looks_like_video,
+    parse_list,
+    parse_media,
+    wire,
+)
 from airflow_provider_bailian.results import Submission, TaskResult, TaskStatus, Usage
+from airflow_provider_bailian.validation import validate_request
 
 __all__ = [
     "IMAGE_FORMATS",
@@ -68,105 +80,6 @@ __all__ = [
 ]
 
 
-def _safe_name(source: str, default: str) -> str:
-    name = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or default
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
-
-
-@dataclass(frozen=True)
-class LocalImage:
-    """An image the provider read itself (local path or object storage), checked.
-
-    It goes out as a data URI, or as the ``oss://`` URL of its temporary upload; reattach
-    fingerprints it by content, so a changed file is a new video.
-    """
-
-    source: str
-    data: bytes = field(repr=False)
-    mime: str
-    width: int
-    height: int
-    sha256: str
-
-    def data_uri(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
-
-    @property
-    def file_name(self) -> str:
-        return _safe_name(self.source, "image")
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    """A video, audio or document the provider read itself: checked, never held in memory.
-
-    It always goes out through the temporary upload (``oss://``); its bytes are read again,
-    in chunks, only then. ``seconds`` is its length where the format tells it (MP4/MOV, WAV).
-    """
-
-    source: str
-    kind: str
-    format: str
-    mime: str
-    size: int
-    sha256: str
-    seconds: float | None = None
-    #: What is opened again for the upload (the file inside ``[bailian] input_roots``).
-    location: str | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def file_name(self) -> str:
-        return _safe_name(self.source, self.kind)
-
-
-@dataclass(frozen=True)
-class MediaItem:
-    """One typed input of a request: ``{"type": ..., "url": ...}`` plus extra keys.
-
-    ``url`` is what the user gave (a URL, a data URI, a path) until ``media.py`` reads it
-    (``LocalImage``/``LocalFile``) or the hook uploads it (``oss://``). ``label`` is how the
-    user named it (``image``, ``references[1]``, ``media[2]``), for error messages.
-    """
-
-    type: str
-    url: Any
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    label: str = field(default="media", compare=False)
-
-    def with_values(self, change: Callable[[str, str, Any], Any]) -> MediaItem:
-        """The item with its url (and input-valued extras) passed through ``change``."""
-        extra = {
-            k: change(f"{self.label}.{k}", k, v) if k in MEDIA_EXTRA_INPUTS and v else v
-            for k, v in self.extra.items()
-        }
-        return replace(self, url=change(self.label, self.type, self.url), extra=extra)
-
-
-def parse_media(value: Any) -> tuple[Any, ...]:
-    """The ``media`` argument as items: a list of dicts (or its JSON text), or one dict.
-
-    What is not a dict with a ``type`` stays as it is, for validation to name it.
-    """
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str) and value.strip().startswith(("[", "{")):
-        value = parse_list(value)
-    if isinstance(value, (Mapping, MediaItem, str)):
-        value = [value]
-    items: list[Any] = []
-    for i, raw in enumerate(value):
-        if isinstance(raw, Mapping) and isinstance(raw.get("type"), str):
-            extra = {k: v for k, v in raw.items() if k not in ("type", "url")}
-            items.append(MediaItem(raw["type"], raw.get("url"), extra, label=f"media[{i}]"))
-        else:
-            items.append(raw)
-    return tuple(items)
-
-
 def _as_tuple(value: Any, single: tuple[type, ...] = (str, LocalImage, LocalFile)) -> tuple:
     if isinstance(value, str) and value.strip().startswith("["):
         value = parse_list(value)  # a template that rendered a list as its text
@@ -175,18 +88,6 @@ def _as_tuple(value: Any, single: tuple[type, ...] = (str, LocalImage, LocalFile
     if isinstance(value, single):
         return (value,)
     return tuple(value)
-
-
-VIDEO_SUFFIXES = (".mp4", ".mov")
-
-
-def looks_like_video(value: Any) -> bool:
-    """A reference given as a video: by its kind once read, else by its name."""
-    if isinstance(value, LocalFile):
-        return value.kind == "video"
-    if not isinstance(value, str):
-        return False
-    return urlsplit(value).path.lower().endswith(VIDEO_SUFFIXES) or value.startswith("data:video/")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,9 +142,6 @@ class VideoRequest(_Media):
         warnings; raises ``BailianValidationError`` naming each bad field, its value and
         what is allowed. Nothing is sent before this passes.
         """
-        # That module imports this one: a circle at import time.
-        from airflow_provider_bailian.validation import validate_request
-
         return validate_request(self)
 
     # ---- inputs ---------------------------------------------------------------------------
@@ -313,12 +211,9 @@ class VideoRequest(_Media):
     def parameters(self) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.PARAMETERS if getattr(self, n) is not None}
 
-    # ---- the wire (laid out by protocol.py) -------------------------------------------------
+    # ---- the wire (laid out by request_body) --------------------------------------------------
     def to_body(self) -> dict[str, Any]:
         """The JSON body both API styles take, with only the fields that are set."""
-        # That module imports this one: a circle at import time.
-        from airflow_provider_bailian.protocol import request_body
-
         return request_body(self)
 
     def fingerprint_body(self) -> dict[str, Any]:
@@ -388,18 +283,60 @@ def silent_price_name(model: str) -> str:
     return f"{model}:silent"
 
 
-def wire(value: Any) -> Any:
-    """An input as it goes into the body (a file read inline as its data URI)."""
-    if isinstance(value, LocalImage):
-        return value.data_uri()
-    if isinstance(value, LocalFile):  # only a dry run shows this: a real send uploads first
-        return f"<uploaded before sending: {value.file_name}>"
-    return value
+# ---- the body: where each input goes, by the model's input shape -------------------------
+#: Older shapes: media type -> input field (a ``[]`` suffix collects a list, in order).
+INPUT_LAYOUTS: dict[str, dict[str, str]] = {
+    SHAPE_PROMPT: {},
+    SHAPE_IMG_URL: {"first_frame": "img_url"},
+    SHAPE_FRAME_URLS: {"first_frame": "first_frame_url", "last_frame": "last_frame_url"},
+    SHAPE_REFERENCES: {
+        "reference_image": "reference_urls[]",
+        "reference_video": "reference_urls[]",
+    },
+    SHAPE_SPEECH: {"portrait": "image_url", "speech": "audio_url"},
+}
 
 
-def identity(value: Any) -> Any:
-    """An input as reattach sees it: the content of a file read, else the value."""
-    return f"sha256:{value.sha256}" if isinstance(value, (LocalImage, LocalFile)) else value
+def request_body(request: VideoRequest) -> dict[str, Any]:
+    """The JSON body of any request (both styles): ``model``, ``input``, ``parameters``.
+
+    The media protocol lays every input out as ``input.media = [{"type", "url", ...}]`` in
+    the request's order (the order the prompt counts them); older shapes put each input in
+    its own field (``img_url``, ``first_frame_url``, ``reference_urls``, ``image_url``).
+    """
+    shape = request.route.shape
+    inp = request.text_inputs()
+    items = request.media_items()
+    if shape == SHAPE_MEDIA:
+        if items:
+            inp["media"] = [
+                {
+                    "type": item.type,
+                    "url": wire(item.url),
+                    **{k: wire(v) for k, v in item.extra.items() if v is not None},
+                }
+                for item in items
+            ]
+    else:
+        layout = INPUT_LAYOUTS.get(shape, {})
+        for item in items:
+            where = layout.get(item.type)
+            if where is None:
+                # Airflow's exception classes, loaded only on this refusal (as in validation).
+                from airflow_provider_bailian.exceptions import BailianValidationError
+
+                raise BailianValidationError(
+                    [(item.label, item.url, f"not an input of {request.model} ({shape})")]
+                )
+            if where.endswith("[]"):
+                inp.setdefault(where[:-2], []).append(wire(item.url))
+            else:
+                inp[where] = wire(item.url)
+    body: dict[str, Any] = {"model": request.model, "input": inp}
+    params = request.parameters()
+    if params:
+        body["parameters"] = params
+    return body
 
 
 @dataclass(frozen=True)
@@ -606,14 +543,3 @@ class Speech2VideoRequest(VideoRequest):
     @property
     def price_name(self) -> str:
         return self.model
-
-
-def parse_list(text: str) -> Any:
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, (list, dict)):
-            return value
-    return text

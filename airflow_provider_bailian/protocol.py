@@ -22,12 +22,9 @@ from urllib.parse import quote, urlsplit
 from airflow_provider_bailian.capabilities import (
     ENDPOINT_IMAGE2VIDEO,
     ENDPOINT_VIDEO,
-    SHAPE_FRAME_URLS,
     SHAPE_IMG_URL,
-    SHAPE_MEDIA,
     SHAPE_PROMPT,
     SHAPE_REFERENCES,
-    SHAPE_SPEECH,
     models_of,
 )
 from airflow_provider_bailian.exceptions import (
@@ -38,14 +35,11 @@ from airflow_provider_bailian.exceptions import (
     BailianTransportError,
     BailianValidationError,
 )
-from airflow_provider_bailian.models import (
-    Submission,
-    TaskResult,
-    TaskStatus,
-    Usage,
-    VideoRequest,
-    wire,
-)
+
+# The body (the same in both styles) is laid out with the request types; named here too.
+from airflow_provider_bailian.models import INPUT_LAYOUTS as INPUT_LAYOUTS
+from airflow_provider_bailian.models import Submission, TaskResult, TaskStatus, Usage, VideoRequest
+from airflow_provider_bailian.models import request_body as request_body
 from airflow_provider_bailian.results import content_check_note
 
 
@@ -132,59 +126,6 @@ GATEWAY_REQUIRED: dict[str, tuple[str, ...]] = {
     SHAPE_IMG_URL: ("resolution", "duration"),
     SHAPE_REFERENCES: ("size", "duration"),
 }
-
-
-# ---- the body: where each input goes, by the model's input shape -------------------------
-#: Older shapes: media type -> input field (a ``[]`` suffix collects a list, in order).
-INPUT_LAYOUTS: dict[str, dict[str, str]] = {
-    SHAPE_PROMPT: {},
-    SHAPE_IMG_URL: {"first_frame": "img_url"},
-    SHAPE_FRAME_URLS: {"first_frame": "first_frame_url", "last_frame": "last_frame_url"},
-    SHAPE_REFERENCES: {
-        "reference_image": "reference_urls[]",
-        "reference_video": "reference_urls[]",
-    },
-    SHAPE_SPEECH: {"portrait": "image_url", "speech": "audio_url"},
-}
-
-
-def request_body(request: VideoRequest) -> dict[str, Any]:
-    """The JSON body of any request (both styles): ``model``, ``input``, ``parameters``.
-
-    The media protocol lays every input out as ``input.media = [{"type", "url", ...}]`` in
-    the request's order (the order the prompt counts them); older shapes put each input in
-    its own field (``img_url``, ``first_frame_url``, ``reference_urls``, ``image_url``).
-    """
-    shape = request.route.shape
-    inp = request.text_inputs()
-    items = request.media_items()
-    if shape == SHAPE_MEDIA:
-        if items:
-            inp["media"] = [
-                {
-                    "type": item.type,
-                    "url": wire(item.url),
-                    **{k: wire(v) for k, v in item.extra.items() if v is not None},
-                }
-                for item in items
-            ]
-    else:
-        layout = INPUT_LAYOUTS.get(shape, {})
-        for item in items:
-            where = layout.get(item.type)
-            if where is None:
-                raise BailianValidationError(
-                    [(item.label, item.url, f"not an input of {request.model} ({shape})")]
-                )
-            if where.endswith("[]"):
-                inp.setdefault(where[:-2], []).append(wire(item.url))
-            else:
-                inp[where] = wire(item.url)
-    body: dict[str, Any] = {"model": request.model, "input": inp}
-    params = request.parameters()
-    if params:
-        body["parameters"] = params
-    return body
 
 
 def resolve_region(region: str | None) -> str:

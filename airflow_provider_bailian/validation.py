@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_bailian.capabilities import (
@@ -32,8 +32,7 @@ from airflow_provider_bailian.capabilities import (
     get_model_spec,
     models_of,
 )
-from airflow_provider_bailian.exceptions import BailianValidationError
-from airflow_provider_bailian.models import LocalFile, LocalImage, MediaItem, VideoRequest
+from airflow_provider_bailian.inputs import LocalFile, LocalImage, MediaItem
 from airflow_provider_bailian.results import as_int
 
 SEED_MAX = 2_147_483_647
@@ -46,6 +45,28 @@ _BOOLS = ("prompt_extend", "watermark", "audio")
 _BOOL_STRINGS = {"true": True, "false": False}
 
 Problems = list[tuple[str, Any, str]]
+
+
+class RequestLike(Protocol):
+    """What validation reads of a request: ``models.VideoRequest``, a frozen dataclass,
+    seen through its face so that the request types can call this module."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    MODES: ClassVar[tuple[str, ...]]
+    RULES: ClassVar[str]
+    PROMPT_REQUIRED: ClassVar[bool]
+    PARAMETERS: ClassVar[tuple[str, ...]]
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def media(self) -> tuple[Any, ...]: ...
+    @property
+    def spec(self) -> ModelSpec | None: ...
+    @property
+    def route(self) -> ModelSpec: ...
+    def friendly_items(self) -> list[MediaItem]: ...
+    def media_items(self) -> list[MediaItem]: ...
 
 
 def as_bool(value: Any) -> bool | None:
@@ -80,7 +101,7 @@ def _allowed_durations(spec: ModelSpec) -> str:
     return text
 
 
-def validate_request(request: VideoRequest) -> tuple[Any, list[str]]:
+def validate_request(request: RequestLike) -> tuple[Any, list[str]]:
     """The request with templated values coerced, and warnings; or every problem at once."""
     problems: Problems = []
     warnings: list[str] = []
@@ -99,12 +120,16 @@ def validate_request(request: VideoRequest) -> tuple[Any, list[str]]:
     items = _check_media(checked, spec, problems)
     MODE_RULES[request.RULES](checked, items, spec, problems)
     if problems:
+        # The exception classes derive from Airflow's: loaded only when a request is refused,
+        # so that the request types stay cheap to import.
+        from airflow_provider_bailian.exceptions import BailianValidationError
+
         raise BailianValidationError(problems)
     return checked, warnings
 
 
 def _check_model(
-    request: VideoRequest, model: Any, problems: Problems, warnings: list[str]
+    request: RequestLike, model: Any, problems: Problems, warnings: list[str]
 ) -> ModelSpec | None:
     known = models_of(*request.MODES)
     if not isinstance(model, str) or not model.strip():
@@ -123,7 +148,7 @@ def _check_model(
 
 
 def _check_prompt(
-    request: VideoRequest, values: dict[str, Any], spec: ModelSpec | None, problems: Problems
+    request: RequestLike, values: dict[str, Any], spec: ModelSpec | None, problems: Problems
 ) -> None:
     if "prompt" not in values:
         return
@@ -216,7 +241,7 @@ def _check_numbers(values: dict[str, Any], spec: ModelSpec | None, problems: Pro
 
 
 def _check_switches(
-    request: VideoRequest, values: dict[str, Any], spec: ModelSpec | None, problems: Problems
+    request: RequestLike, values: dict[str, Any], spec: ModelSpec | None, problems: Problems
 ) -> None:
     """prompt_extend, watermark, audio, shot_type, audio_url, template, audio_setting."""
     for name in _BOOLS:
@@ -314,7 +339,7 @@ def _check_value(label: str, kind: str, value: Any, problems: Problems) -> None:
 
 
 def _check_media(
-    request: VideoRequest, spec: ModelSpec | None, problems: Problems
+    request: RequestLike, spec: ModelSpec | None, problems: Problems
 ) -> list[MediaItem]:
     """The inputs against the model's row: types, counts, exclusions, extra keys, forms."""
     route = request.route
@@ -397,7 +422,7 @@ def _check_media(
     return items
 
 
-def check_media_seconds(request: VideoRequest, problems: Problems) -> None:
+def check_media_seconds(request: RequestLike, problems: Problems) -> None:
     """Total seconds per type, where the files read tell their length (after loading)."""
     spec = request.spec
     if spec is None:

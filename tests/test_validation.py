@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -135,3 +138,33 @@ def test_invalid_request_sends_nothing(hook: Any, emulator: Any) -> None:
         hook.submit_text2video(model="wan2.6-t2v", prompt="p", size="1*1")
     assert emulator.count("submit") == 0
     assert emulator.requests == []
+
+
+def test_request_types_and_their_rules_import_as_plain_python() -> None:
+    """The request types call validation at module level; neither loads Airflow (nor an HTTP
+    client) until a request is refused, and the old import paths name the same objects."""
+    probe = (
+        "import sys\n"
+        "import airflow_provider_bailian.models, airflow_provider_bailian.validation\n"
+        "print('LOADED=' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('airflow', 'sqlalchemy', 'requests', 'httpx'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "LOADED=\n" in done.stdout + "\n", done.stdout
+
+    from airflow_provider_bailian import inputs, models, protocol
+
+    for name in ("LocalFile", "LocalImage", "MediaItem", "wire", "identity"):
+        assert getattr(models, name) is getattr(inputs, name), name
+    assert protocol.request_body is models.request_body
+    assert protocol.INPUT_LAYOUTS is models.INPUT_LAYOUTS
+    request = Text2VideoRequest(**BASE, duration="5")
+    checked, _warnings = request.validated()
+    assert checked.duration == 5
+    assert request.to_body() == protocol.request_body(request)
+    assert checked.to_body()["parameters"] == {"duration": 5}
+    with pytest.raises(BailianValidationError, match="duration"):
+        Text2VideoRequest(**BASE, duration=20).validated()

@@ -25,21 +25,21 @@ from airflow_provider_bailian.emulator.catalog import (
     MEDIA_KINDS,
     UNSEEN_VIDEO_SECONDS,
 )
-from airflow_provider_bailian.emulator.mediafiles import FILE_FORMATS, file_info
-from airflow_provider_bailian.emulator.validation import (
+from airflow_provider_bailian.emulator.field_checks import (
     Context,
-    _check_image,
-    _check_input,
-    _check_model,
-    _check_negative_prompt,
-    _check_optional_prompt,
-    _check_options,
-    _check_parameters,
-    _fetch,
-    _output_size,
-    _spec,
     bad,
+    check_image,
+    check_input,
+    check_model,
+    check_negative_prompt,
+    check_optional_prompt,
+    check_options,
+    check_parameters,
+    fetch,
+    output_size,
+    task_spec,
 )
+from airflow_provider_bailian.emulator.mediafiles import FILE_FORMATS, file_info
 
 #: Parameters the emulator knows; one a model's row does not list is refused.
 KNOWN_PARAMETERS = (
@@ -93,7 +93,7 @@ def _check_file(
 ) -> Seen:
     """One input of ``kind`` (image, video, audio, file, link) at ``field``."""
     if kind == "image":
-        return Seen(dims=_check_image(field, value, model_name, model, ctx))
+        return Seen(dims=check_image(field, value, model_name, model, ctx))
     if not isinstance(value, str) or not value.strip():
         raise bad(field, "is required: an http(s):// or oss:// URL")
     scheme = value.split(":", 1)[0].lower() if ":" in value else ""
@@ -109,7 +109,7 @@ def _check_file(
         )
     if scheme not in ("http", "https", "oss"):
         raise bad(field, f"must be an http(s):// or oss:// URL, got {value[:40]!r}")
-    fetched = _fetch(field, value, model_name, ctx)
+    fetched = fetch(field, value, model_name, ctx)
     if fetched is None:
         return Seen()
     data = fetched[0]
@@ -278,7 +278,7 @@ def _check_media_params(
                 f"{params['duration']!r} is not allowed for {model_name}: "
                 f"{_allowed_durations(model['durations'])}",
             )
-    _check_options(params, model_name, {"shot_type": False})
+    check_options(params, model_name, {"shot_type": False})
 
 
 def _input_seconds(items: list[tuple[str, Seen]], kinds: tuple[str, ...]) -> float:
@@ -327,23 +327,23 @@ def _output_dims(
 
 def validate_media(body: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     """A media-protocol model's body: prompt, ``input.media`` and the model's parameters."""
-    model_name, model = _check_model(body, "media")
+    model_name, model = check_model(body, "media")
     if ctx.style == "gateway":  # reached only if a gateway route ever served these models
         raise bad("model", f"{model_name} is not served by the gateway")
-    inp = _check_input(body)
+    inp = check_input(body)
     for legacy in _LEGACY_INPUTS:
         if inp.get(legacy) is not None:
             raise bad(f"input.{legacy}", f"not supported by model {model_name}; use input.media")
     items = check_items(inp, model_name, model, ctx)
     kinds = {kind for kind, _seen in items}
-    prompt = _check_optional_prompt(inp, required=not kinds & {"first_frame", "first_clip"})
+    prompt = check_optional_prompt(inp, required=not kinds & {"first_frame", "first_clip"})
     if inp.get("negative_prompt") is not None and not model["negative_prompt"]:
         raise bad("input.negative_prompt", f"not supported by model {model_name}")
-    _check_negative_prompt(inp)
-    params = _check_parameters(body)
+    check_negative_prompt(inp)
+    params = check_parameters(body)
     _check_media_params(params, model_name, model)
     tier = params.get("resolution") or model["default_resolution"]
-    size = _output_size(model, tier, _output_dims(params, items, model))
+    size = output_size(model, tier, _output_dims(params, items, model))
     duration = _output_duration(params, prompt, items, model)
     extra: dict[str, Any] = {}
     billed = {"video": ("video",), "reference": ("reference_video",)}.get(model["billed_input"])
@@ -351,14 +351,16 @@ def validate_media(body: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         extra["input_video_duration"] = math.ceil(_input_seconds(items, billed))
     if "audio" in model["params"]:
         extra["audio"] = params.get("audio", True)
-    return _spec(model_name, model, prompt, params, size, duration, media_mode(body), tier, extra)
+    return task_spec(
+        model_name, model, prompt, params, size, duration, media_mode(body), tier, extra
+    )
 
 
 def validate_speech2video(body: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     """wan2.2-s2v: a portrait (``input.image_url``) speaks ``input.audio_url``; the audio's
     length is the video's."""
-    model_name, model = _check_model(body, "speech2video")
-    inp = _check_input(body)
+    model_name, model = check_model(body, "speech2video")
+    inp = check_input(body)
     for legacy in ("img_url", "media", "first_frame_url"):
         if inp.get(legacy) is not None:
             raise bad(
@@ -374,7 +376,7 @@ def validate_speech2video(body: Mapping[str, Any], ctx: Context) -> dict[str, An
     most = model["max_audio_seconds"]
     if audio.seconds is not None and audio.seconds >= most:
         raise bad("input.audio_url", f"the audio lasts {audio.seconds:.1f} s; under {most} s")
-    params = _check_parameters(body)
+    params = check_parameters(body)
     for name in ("size", "ratio", "duration"):
         if name in params:
             raise bad(
@@ -389,7 +391,7 @@ def validate_speech2video(body: Mapping[str, Any], ctx: Context) -> dict[str, An
             f"{resolution!r} is not supported by model {model_name}; "
             f"allowed: {', '.join(model['tiers'])}",
         )
-    _check_options(params, model_name, {"shot_type": False})
+    check_options(params, model_name, {"shot_type": False})
     seconds = UNSEEN_VIDEO_SECONDS if audio.seconds is None else max(1, math.ceil(audio.seconds))
-    size = _output_size(model, resolution, dims)
-    return _spec(model_name, model, "", params, size, seconds, "speech2video", resolution)
+    size = output_size(model, resolution, dims)
+    return task_spec(model_name, model, "", params, size, seconds, "speech2video", resolution)

@@ -12,14 +12,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_bailian.emulator.catalog import MEDIA_MODELS, S2V_MODELS
+from airflow_provider_bailian.emulator.field_checks import TABLES, Context
 from airflow_provider_bailian.emulator.media_validation import (
     media_mode,
     validate_media,
     validate_speech2video,
 )
 from airflow_provider_bailian.emulator.validation import (
-    TABLES,
-    Context,
     validate_image2video,
     validate_kf2v,
     validate_ref2video,

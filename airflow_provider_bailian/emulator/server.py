@@ -9,7 +9,8 @@ This module holds :class:`BailianEmulator`: its options, state, and the routes. 
 concern lives in a module of its own: :mod:`.handler` (HTTP plumbing), :mod:`.replies`
 (reply and error shapes), :mod:`.clock` (tasks, timing, queue, rate windows),
 :mod:`.catalog` (the service's model tables), :mod:`.modes`, :mod:`.validation` and
-:mod:`.media_validation` (request checks per mode), :mod:`.faults` (fault injection) and
+:mod:`.media_validation` (request checks per mode, on the shared ones of
+:mod:`.field_checks`), :mod:`.faults` (fault injection) and
 :mod:`.media` (video serving, signed URLs, uploads).
 """
 
@@ -41,6 +42,7 @@ from airflow_provider_bailian.emulator.faults import (
     task_failure,
     throttled_reply,
 )
+from airflow_provider_bailian.emulator.field_checks import OSS_RESOLVE_HEADER, Context, parse_body
 from airflow_provider_bailian.emulator.handler import Backend, EmulatorServer, EmulatorServer6
 from airflow_provider_bailian.emulator.images import IMAGE_FORMATS, image_info
 from airflow_provider_bailian.emulator.listing import (
@@ -68,7 +70,6 @@ from airflow_provider_bailian.emulator.replies import (
     new_id,
     oss_error,
 )
-from airflow_provider_bailian.emulator.validation import OSS_RESOLVE_HEADER, Context, parse_body
 
 __all__ = [
     "FAULT_KINDS",
