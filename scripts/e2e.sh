@@ -150,7 +150,9 @@ proc_start_emulator EMU_PENDING pending --task-seconds 900 --pending-seconds 600
 proc_start_emulator EMU_RUNNING running --task-seconds 900 --pending-seconds 0
 # An account with one slot: the triggerer failover check fills it, so its videos queue PENDING.
 proc_start_emulator EMU_QUEUE queue --task-seconds 900 --pending-seconds 0 --max-concurrent 1
-say "emulators: $EMU $EMU_PENDING $EMU_RUNNING $EMU_QUEUE"
+# Videos long enough to be still waited for when the triggerer restarts (the restart check).
+proc_start_emulator EMU_SLOW slow --task-seconds 75 --pending-seconds 0
+say "emulators: $EMU $EMU_PENDING $EMU_RUNNING $EMU_QUEUE $EMU_SLOW"
 
 # ---- a local S3 server (moto), with the bucket bailian_e2e_s3 downloads to ---------------
 S3_PORT=$(free_port)
@@ -194,6 +196,7 @@ export AIRFLOW_CONN_BAILIAN_DEFAULT="$(conn "$EMU" gateway)"
 export AIRFLOW_CONN_BAILIAN_PENDING="$(conn "$EMU_PENDING" dashscope)"
 export AIRFLOW_CONN_BAILIAN_RUNNING="$(conn "$EMU_RUNNING" dashscope)"
 export AIRFLOW_CONN_BAILIAN_QUEUE="$(conn "$EMU_QUEUE" dashscope)"
+export AIRFLOW_CONN_BAILIAN_SLOW="$(conn "$EMU_SLOW" gateway)"
 export AIRFLOW_CONN_AWS_E2E="{\"conn_type\": \"aws\", \"login\": \"fake-e2e-access-key\", \"password\": \"fake-e2e-secret-key\", \"extra\": {\"endpoint_url\": \"$S3\", \"region_name\": \"us-east-1\"}}"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$WORK/dags"
@@ -254,6 +257,6 @@ fi
 "$PY" "$ROOT/scripts/e2e.py" \
   --api "http://127.0.0.1:$API_PORT" --password "$ADMIN_PASSWORD" --token "$TOKEN" \
   --emulator "$EMU" --emulator-pending "$EMU_PENDING" --emulator-running "$EMU_RUNNING" \
-  --emulator-queue "$EMU_QUEUE" --s3 "$S3" \
+  --emulator-queue "$EMU_QUEUE" --emulator-slow "$EMU_SLOW" --s3 "$S3" \
   --work "$WORK" --executor "$EXECUTOR" --airflow "$AF" --browser-out "$ROOT/docs/img"
 say "all end-to-end checks passed"

@@ -71,16 +71,18 @@ def _status_reads(emulator: Any) -> Counter[str]:
     return Counter(r["route"] for r in emulator.requests if r["route"] in ("query", "list"))
 
 
-def test_gateway_sees_every_finish_in_a_queue_within_the_bound(
-    emulator: Any, make_conn: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _gateway_queue(
+    emulator: Any, make_conn: Any, monkeypatch: pytest.MonkeyPatch, n: int, slots: int, seed: int
+) -> tuple[list[str], float]:
+    """n videos of 0.6-1.4x the expected time on an account running ``slots`` at once,
+    waited for gateway style; asserts every finish seen within the bound. The ids, and
+    when the wait began (the emulator's clock)."""
     clock = ScaledClock(speed=25)
     clock.install(monkeypatch)
-    conn = make_conn("gwq", emulator.base_url, api_style="gateway", **SLOW)
+    conn = make_conn(f"gw{slots}", emulator.base_url, api_style="gateway", **SLOW)
     # No start time in the answers: a queued task's start is inferred from the finish before.
-    emulator.configure(max_concurrent=5, pending_seconds=0, query_rps=20, start_times=False)
-    n = 12
-    rng = random.Random(3)
+    emulator.configure(max_concurrent=slots, pending_seconds=0, query_rps=20, start_times=False)
+    rng = random.Random(seed)
     lengths = [rng.uniform(0.6, 1.4) * EXPECTED for _ in range(n)]
     ids = _submit(emulator, conn, lengths, [False] * n)
     waiting_since = clock.now()
@@ -89,6 +91,14 @@ def test_gateway_sees_every_finish_in_a_queue_within_the_bound(
     detection = _detection(emulator, ids, waiting_since)
     # 6 s between reads of a video that may be finishing, and some slack for a busy machine.
     assert max(detection.values()) <= GATEWAY_FINISH_WINDOW + 4, sorted(detection.values())
+    return ids, waiting_since
+
+
+def test_gateway_sees_every_finish_in_a_queue_within_the_bound(
+    emulator: Any, make_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 12
+    ids, waiting_since = _gateway_queue(emulator, make_conn, monkeypatch, n, slots=5, seed=3)
     reads = _status_reads(emulator)
     assert reads["list"] == 0
     assert reads["query"] <= 16 * n, reads  # the benchmark measures about 15 per video
@@ -168,19 +178,8 @@ def test_gateway_follows_an_account_that_runs_more_than_the_documented_limit(
     emulator: Any, make_conn: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """7 slots where the table says 5: the tasks that start beyond the limit are not lost."""
-    clock = ScaledClock(speed=25)
-    clock.install(monkeypatch)
-    conn = make_conn("gwmore", emulator.base_url, api_style="gateway", **SLOW)
-    emulator.configure(max_concurrent=7, pending_seconds=0, query_rps=20, start_times=False)
     n = 12
-    rng = random.Random(4)
-    lengths = [rng.uniform(0.6, 1.4) * EXPECTED for _ in range(n)]
-    ids = _submit(emulator, conn, lengths, [False] * n)
-    waiting_since = clock.now()
-    results = _wait(clock, conn, ids, "queue")
-    assert [r.status.value for r in results] == ["SUCCEEDED"] * n
-    detection = _detection(emulator, ids, waiting_since)
-    assert max(detection.values()) <= GATEWAY_FINISH_WINDOW + 4, sorted(detection.values())
+    ids, waiting_since = _gateway_queue(emulator, make_conn, monkeypatch, n, slots=7, seed=4)
     tasks = emulator.tasks
     for tid in ids:
         start = max(tasks[tid]["scheduled_time"], waiting_since)

@@ -3,6 +3,7 @@
 Each uses its own connection so the check can give it an emulator with the behaviour
 it needs: ``bailian_pending`` (tasks stay PENDING), ``bailian_running`` (tasks stay
 RUNNING), ``bailian_queue`` (one slot, held by another task, so new tasks queue PENDING),
+``bailian_slow`` (videos of 75 s: still waited for when the triggerer restarts),
 ``bailian_default`` (scaled-down real timings). ``bailian_e2e_s3`` keeps its video in a
 bucket of the local S3 server.
 """
@@ -39,6 +40,7 @@ with _dag("bailian_e2e_worker_wait") as worker_wait:
 with _dag("bailian_e2e_deferred") as deferred:
     BailianText2VideoOperator(
         task_id="generate",
+        bailian_conn_id="bailian_slow",
         prompt="e2e: {{ dag_run.conf.get('prompt', 'a deferred wait') }}",
         size="1280*720",
         wait_for_completion=True,
