@@ -11,5 +11,15 @@ bash scripts/setup.sh
 "$VENV/bin/python" -m ruff check .
 "$VENV/bin/python" -m ruff format --check .
 # The type check (configured in pyproject.toml) reads Airflow 3's types: on 2.11 it is skipped.
-case "${AIRFLOW_VERSION:-3.3.2}" in 3.*) "$VENV/bin/python" -m mypy ;; esac
-exec "$VENV/bin/python" -m pytest -n "${BAILIAN_TEST_WORKERS:-2}" --dist loadfile "$@"
+# It runs beside the tests (they mostly wait) and is reported after them.
+mypy_log="$(mktemp)"
+mypy_pid=""
+case "${AIRFLOW_VERSION:-3.3.2}" in 3.*) "$VENV/bin/python" -m mypy >"$mypy_log" 2>&1 & mypy_pid=$! ;; esac
+rc=0
+"$VENV/bin/python" -m pytest -n "${BAILIAN_TEST_WORKERS:-2}" --dist loadfile "$@" || rc=$?
+if [ -n "$mypy_pid" ]; then
+  wait "$mypy_pid" || rc=1
+  cat "$mypy_log"
+fi
+rm -f "$mypy_log"
+exit "$rc"
