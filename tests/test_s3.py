@@ -28,11 +28,25 @@ MIB = 1024 * 1024
 MULTIPART_THRESHOLD = 50 * MIB
 
 
+def _forget_object_stores() -> None:
+    """Airflow keeps one object store per connection id, and s3fs one filesystem per
+    arguments, for the process: a module's own server must not meet another module's."""
+    import s3fs
+
+    try:
+        from airflow.sdk.io import store
+    except ImportError:  # Airflow 2.11
+        from airflow.io import store  # type: ignore[no-redef]
+    store._STORE_CACHE.clear()
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on a free port, and an ``aws`` connection to it (fake keys)."""
     from moto.server import ThreadedMotoServer
 
+    _forget_object_stores()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -48,6 +62,7 @@ def s3_endpoint() -> Iterator[str]:
         patch.setenv("BAILIAN_TEST_AWS_CONN", AWS_CONN)
         yield endpoint
     server.stop()
+    _forget_object_stores()
 
 
 @pytest.fixture
