@@ -110,7 +110,9 @@ STRATEGIES = ("list", "queue", "per_task")
 
 
 #: What the watcher believes of a task not yet seen running: read PENDING, or not read yet.
-QUEUED = ("PENDING", "unknown")
+QUEUED = (TaskStatus.PENDING, None)
+#: The statuses of a task that has started.
+STARTED = (TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 
 
 class WatchStrategy(str, Enum):
@@ -151,7 +153,7 @@ class Registration:
     task_id: str
     future: asyncio.Future[TaskResult]
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    status: str = "unknown"
+    status: str = "unknown"  # the text of the last status seen, for the trigger's log lines
 
 
 @dataclass(eq=False)
@@ -163,7 +165,7 @@ class _Watch:
     max_error_seconds: float
     seq: int
     registrations: set[Registration] = field(default_factory=set)
-    status: str = "unknown"
+    status: TaskStatus | None = None  # None: not read yet
     seen_running: bool = False
     running_since: float | None = None
     checked_at: float | None = None
@@ -276,7 +278,7 @@ class StatusWatcher:
             watch.poll_interval = min(watch.poll_interval or poll_interval, poll_interval)
             self._min_poll_interval = min(self._min_poll_interval, poll_interval)
         reg = Registration(task_id, asyncio.get_running_loop().create_future())
-        reg.status = watch.status
+        reg.status = _text(watch.status)
         watch.registrations.add(reg)
         return reg
 
@@ -321,7 +323,7 @@ class StatusWatcher:
             self._leave_queue(watch)
             self._seen_running.discard(watch)
             self._unchecked.discard(watch)
-            if watch.status == "RUNNING":
+            if watch.status is TaskStatus.RUNNING:
                 self._running[watch.model] -= 1
                 self._release(watch.model)
             if not self._watches:
@@ -342,24 +344,24 @@ class StatusWatcher:
         if i < len(queue) and queue[i][2] is watch:
             queue.pop(i)
 
-    def _note(self, watch: _Watch, status: str) -> None:
-        if status == watch.status:
+    def _note(self, watch: _Watch, status: TaskStatus) -> None:
+        if status is watch.status:
             return
         was = watch.status
         watch.status = status
         for reg in watch.registrations:
-            reg.status = status
+            reg.status = _text(status)
             reg.changed.set()
         freed_at = None
-        if status == "RUNNING":
+        if status is TaskStatus.RUNNING:
             self._running[watch.model] += 1
             self._leave_queue(watch)
-        elif was == "RUNNING":
+        elif was is TaskStatus.RUNNING:
             self._running[watch.model] -= 1
             freed_at = time.time()
         elif status not in QUEUED:
             self._leave_queue(watch)
-        if status in ("RUNNING", "SUCCEEDED", "FAILED"):
+        if status in STARTED:
             upto = self._started_upto.get(watch.model)
             if upto is None or watch.order > upto:
                 self._started_upto[watch.model] = watch.order
@@ -389,7 +391,7 @@ class StatusWatcher:
 
     def _finish(self, watch: _Watch, result: TaskResult) -> None:
         metrics.detected(self.client, watch.model, result, watch.submitted_at)
-        self._note(watch, result.status.value)
+        self._note(watch, result.status)
         for reg in watch.registrations:
             if not reg.future.done():
                 reg.future.set_result(result)
@@ -444,7 +446,7 @@ class StatusWatcher:
     def _urgency(self, watch: _Watch, now: float) -> int:
         if self.strategy is WatchStrategy.PER_TASK:
             return NORMAL
-        if watch.status != "RUNNING":
+        if watch.status is not TaskStatus.RUNNING:
             return IDLE
         started = watch.running_since or now
         return URGENT if now - started >= EARLIEST_FINISH * watch.expected else NORMAL
@@ -455,7 +457,7 @@ class StatusWatcher:
         self._unchecked.discard(watch)
         if result.status is TaskStatus.PENDING and self._ahead(watch) == 0:
             self._head_pending[watch.model] = (watch.order, now)
-        self._note(watch, result.status.value)
+        self._note(watch, result.status)
         if result.status.is_terminal:
             self._finish(watch, result)
             return True
@@ -565,7 +567,7 @@ class StatusWatcher:
         ``max_interval`` (only a failure can end it), but none past that moment."""
         if (
             self.strategy is not WatchStrategy.QUEUE
-            or watch.status != "RUNNING"
+            or watch.status is not TaskStatus.RUNNING
             or watch.running_since is None
         ):
             return delay
@@ -756,7 +758,7 @@ class StatusWatcher:
             watch = self._watches.get(tid)
             if watch is None or watch.busy:
                 continue
-            self._note(watch, "RUNNING")
+            self._note(watch, TaskStatus.RUNNING)
             watch.seen_running, watch.misses = True, 0
             self._seen_running.add(watch)
             self._unchecked.discard(watch)
@@ -825,6 +827,11 @@ def _start_time(row: dict[str, Any], now: float) -> float:
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, StatusWatcher]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _text(status: TaskStatus | None) -> str:
+    """A status as the trigger's log lines show it ("RUNNING"; "unknown" before any read)."""
+    return "unknown" if status is None else status.value
 
 
 def watcher_for(client: BailianAsyncClient) -> StatusWatcher:
