@@ -244,12 +244,13 @@ start dag-processor "$AF" dag-processor
 # asyncio debug mode names any coroutine step that holds the triggerer's loop too long.
 PYTHONASYNCIODEBUG="${E2E_ASYNCIO_DEBUG-1}" start triggerer "$AF" triggerer
 if [ "$EXECUTOR" = celery ]; then
-  # Two workers on one machine: give each its own host name, as on two machines.
+  # Two workers on one machine: give each its own host name, as on two machines. Two slots
+  # each: the mapped DAG's three videos, queued together, do not fit in one worker at once.
   printf 'import os\n\n\ndef name() -> str:\n    return os.environ["E2E_WORKER_NAME"]\n' >"$WORK/e2e_hostname.py"
   export AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER=1
   for n in 1 2; do
     E2E_WORKER_NAME="e2e-worker-$n" PYTHONPATH="$WORK" AIRFLOW__CORE__HOSTNAME_CALLABLE=e2e_hostname.name \
-      start "worker-$n" "$AF" celery worker --celery-hostname "e2e-worker-$n@%h" --concurrency 3
+      start "worker-$n" "$AF" celery worker --celery-hostname "e2e-worker-$n@%h" --concurrency 2
   done
 fi
 
