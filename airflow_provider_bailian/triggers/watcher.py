@@ -340,7 +340,7 @@ class StatusWatcher:
 
     def _leave_queue(self, watch: _Watch) -> None:
         queue = self._queue.get(watch.model, [])
-        i = bisect.bisect_left(queue, watch.order, key=lambda item: item[:2])
+        i = self._ahead(watch)
         if i < len(queue) and queue[i][2] is watch:
             queue.pop(i)
 
@@ -373,19 +373,18 @@ class StatusWatcher:
         ``freed_at``: a watched task of ``model`` finished, so the next queued one has most
         likely started (gateway: it is read soon after, see ``_queued``).
         """
-        free = max(0, running_limit(model) - self._running[model])
+        free = self._free_by_watch(model)
         queue = self._queue.get(model, [])
         hinted = False
-        for i, (*_, watch) in enumerate(queue):
-            # A finish frees a slot whatever the count says (the account may run more than
-            # the documented limit): the next queued task without a hint gets one.
-            if i >= free and (freed_at is None or hinted):
-                break
-            if freed_at is not None and watch.started_hint is None and watch.status in QUEUED:
-                watch.started_hint, watch.hint_tries = freed_at, 0
-                hinted = True
+        for *_, watch in queue[:free]:
+            if freed_at is not None:
+                hinted = self._hint(watch, freed_at) or hinted
             if watch.turn is not None:
                 watch.turn.set()
+        if freed_at is not None and not hinted:
+            # A finish frees a slot whatever the count says (the account may run more than
+            # the documented limit): the next queued task without a hint gets one.
+            self._hint_next(model, freed_at, start=free)
         if len(queue) > free and (first := queue[free][2]).turn is not None:
             first.turn.set()  # now first behind the slots: its recheck gets shorter
 
@@ -482,11 +481,22 @@ class StatusWatcher:
         if running <= max(running_limit(model), self._most_running[model]):
             return
         self._most_running[model] = running
-        for *_, queued in self._queue.get(model, []):
-            if queued.started_hint is None:
-                queued.started_hint, queued.hint_tries = now, 0
-                if queued.turn is not None:
-                    queued.turn.set()
+        self._hint_next(model, now)
+
+    def _hint(self, watch: _Watch, at: float) -> bool:
+        """Gateway: ``watch`` has most likely started at ``at``: it is read soon after (see
+        ``_queued``). False when it already has a hint."""
+        if watch.started_hint is not None or watch.status not in QUEUED:
+            return False
+        watch.started_hint, watch.hint_tries = at, 0
+        if watch.turn is not None:
+            watch.turn.set()
+        return True
+
+    def _hint_next(self, model: str | None, at: float, start: int = 0) -> None:
+        """Hint the first queued task of ``model`` from place ``start`` that has none yet."""
+        for *_, watch in self._queue.get(model, [])[start:]:
+            if self._hint(watch, at):
                 return
 
     def _presumed_started(self, watch: _Watch) -> bool:
@@ -558,8 +568,7 @@ class StatusWatcher:
         young = time.time() - watch.submitted_at < EARLIEST_FINISH * watch.expected
         # The first one behind the slots is read all the same: found running, it tells that
         # the account runs more than the documented limit (see ``_more_slots``).
-        free = max(0, running_limit(watch.model) - self._running[watch.model])
-        return young and self._ahead(watch) > free
+        return young and self._ahead(watch) > self._free_by_watch(watch.model)
 
     def _running_delay(self, watch: _Watch, delay: float, now: float) -> float:
         """Gateway: once the video may be finishing, read it every ``GATEWAY_FINISH_WINDOW``
@@ -587,11 +596,7 @@ class StatusWatcher:
     # ---- gateway: PENDING tasks behind full slots wait their turn ------------------------
     def _next_in_line(self, watch: _Watch) -> bool:
         """May this queued task have started? Only if a slot of its model is free for it."""
-        free = running_limit(watch.model) - self._running[watch.model]
-        if free <= 0:
-            return False
-        queue = self._queue.get(watch.model, [])
-        return bisect.bisect_left(queue, watch.order, key=lambda item: item[:2]) < free
+        return self._ahead(watch) < self._free_by_watch(watch.model)
 
     async def _queued(self, watch: _Watch, delay: float) -> None:
         """Sleep ``delay``, then longer while the task cannot have started (slots full)."""
@@ -615,6 +620,10 @@ class StatusWatcher:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(watch.turn.wait(), timeout=timeout)
 
+    def _free_by_watch(self, model: str | None) -> int:
+        """Slots of ``model`` free as far as the tasks this watcher saw running tell."""
+        return max(0, running_limit(model) - self._running[model])
+
     def _ahead(self, watch: _Watch) -> int:
         """Watched tasks of its model before it in the queue, not yet seen running."""
         queue = self._queue.get(watch.model, [])
@@ -636,8 +645,7 @@ class StatusWatcher:
         ahead = self._ahead(watch)
         limit = running_limit(watch.model)
         turn_in = (ahead // limit) * EARLIEST_FINISH * watch.expected
-        free = max(0, limit - self._running[watch.model])
-        recheck = QUEUED_RECHECK if ahead <= free else DEEP_RECHECK
+        recheck = QUEUED_RECHECK if ahead <= self._free_by_watch(watch.model) else DEEP_RECHECK
         cap = max(delay, recheck, share, turn_in)
         if watch.poll_interval:
             cap = min(cap, max(delay, watch.poll_interval))
