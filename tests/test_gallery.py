@@ -26,7 +26,7 @@ import requests
 
 from airflow_provider_bailian._compat import AIRFLOW_V3_1
 from tests.conftest import FAKE_KEY, conn_json, run_dag, ti_states
-from tests.test_s3 import AWS_CONN, s3_endpoint  # noqa: F401  (a local S3 server, a fixture)
+from tests.test_s3 import AWS_CONN, boto3_client, s3_endpoint  # noqa: F401  (s3_endpoint: a fixture)
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V3_1, reason="the gallery needs Airflow 3.1+")
 
@@ -51,15 +51,7 @@ S3_OTHER_CONN = "bailian_test_s3_other"
 @pytest.fixture(scope="module")
 def s3_client(s3_endpoint: str) -> Any:  # noqa: F811
     """A client of the local S3 server, and the bucket the planted DAG keeps copies in."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="fake-access-key",
-        aws_secret_access_key="fake-secret-key",
-        region_name="us-east-1",
-    )
+    client = boto3_client(s3_endpoint)
     client.create_bucket(Bucket=S3_BUCKET)
     return client
 

@@ -65,18 +65,23 @@ def s3_endpoint() -> Iterator[str]:
     _forget_object_stores()
 
 
-@pytest.fixture
-def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh bucket for each test (``s3.client``, ``s3.name``, ``s3.url(key)``)."""
+def boto3_client(endpoint: str) -> Any:
+    """A boto3 S3 client of the local server, with the fake keys of the ``aws`` connection."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
-        endpoint_url=s3_endpoint,
+        endpoint_url=endpoint,
         aws_access_key_id="fake-access-key",
         aws_secret_access_key="fake-secret-key",
         region_name="us-east-1",
     )
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh bucket for each test (``s3.client``, ``s3.name``, ``s3.url(key)``)."""
+    client = boto3_client(s3_endpoint)
     name = f"bailian-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
     monkeypatch.setenv("BAILIAN_TEST_BUCKET", name)
